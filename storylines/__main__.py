@@ -1,0 +1,3 @@
+from storylines.cli import main
+
+main()

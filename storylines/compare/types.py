@@ -1,0 +1,43 @@
+"""The contract between the comparison model and its users (clusterer, CLI, API)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from storylines.article import Article
+
+
+@dataclass
+class Comparison:
+    """SemEval-2022 Task 8 scale: 1 = same story … 4 = unrelated."""
+
+    overall: float
+    dimensions: dict[str, float]  # geography, entities, time, narrative
+    same_story: bool
+    near_duplicate: bool
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+class Representation(Protocol):
+    """Everything the comparer needs about one article, computed once and stored."""
+
+    article_id: str
+    vector: np.ndarray  # L2-normalised float32 document vector, used for ANN candidates
+
+    def to_bytes(self) -> bytes: ...
+
+
+class Comparer(Protocol):
+    """Turns articles into representations and judges pairs of them."""
+
+    model_id: str
+    dim: int
+
+    def represent_many(self, articles: list[Article]) -> list[Representation]: ...
+
+    def representation_from_bytes(self, blob: bytes) -> Representation: ...
+
+    def compare(self, a: Representation, b: Representation) -> Comparison: ...
