@@ -1,0 +1,119 @@
+"""Assignment latency and memory as the store grows (1k → 10k → 100k → 1M articles).
+
+Synthetic 384-d vectors drawn around random event centres (cosine ≈ 0.8 inside an event, ≈ 0
+across) and the tests' cosine comparer stand in for the model, so what is timed is the
+clusterer itself: ANN search, ``candidates`` comparisons and one SQLite transaction per article
+(embedding excluded).  Between checkpoints the store is filled in bulk (many articles per
+transaction, the index grown in batches), because placing a million articles one by one would
+take about half an hour here; at each checkpoint ``--measure`` new articles — half of them
+continuing existing events, half starting new ones — are placed one at a time through
+``OnlineStoryClusterer.place`` and timed.
+
+Run: PYTHONPATH=. python benchmarks/bench_cluster_growth.py [--sizes 1000,10000,100000,1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from storylines.article import Article
+from storylines.cluster.online import OnlineStoryClusterer
+from storylines.store import SQLiteStore
+from storylines.store.index import VectorIndex
+from tests.test_cluster_double import CosineComparer, VectorRepresentation
+
+DIM, EVENT_SIZE, SPREAD = 384, 5, 0.5
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Synthetic:
+    """Articles as (Article, representation) around event centres, reproducible by seed."""
+
+    def __init__(self, seed: int = 0):
+        self.rng = np.random.default_rng(seed)
+        self.centres: list[np.ndarray] = []
+        self.count = 0
+
+    def article(self, centre: int) -> tuple[Article, VectorRepresentation]:
+        while centre >= len(self.centres):
+            self.centres.append(self.rng.standard_normal(DIM).astype(np.float32))
+        vector = self.centres[centre] + SPREAD * self.rng.standard_normal(DIM).astype(np.float32)
+        vector /= np.linalg.norm(vector)
+        self.count += 1
+        article = Article(source=f"synthetic/{self.count}", title=f"Synthetic report {self.count}", lang="en")
+        return article, VectorRepresentation(article.id, vector)
+
+
+def bulk_fill(store: SQLiteStore, index: VectorIndex, data: Synthetic, until: int, batch: int = 20_000) -> None:
+    """Grow the store to ``until`` articles, EVENT_SIZE per event, many per transaction."""
+    while data.count < until:
+        rowids, vectors = [], []
+        with store.transaction():
+            for _ in range(min(batch, until - data.count) // EVENT_SIZE or 1):
+                centre = len(data.centres)
+                storyline = store.create_storyline()
+                event = store.create_event(storyline, np.zeros(DIM, dtype=np.float32), {})
+                for _ in range(EVENT_SIZE):
+                    article, representation = data.article(centre)
+                    rowids.append(store.add_article(article, representation.to_bytes(), representation.vector, None))
+                    vectors.append(representation.vector)
+                    store.assign_article(article.id, event, "bulk")
+                record = store.get_event(event)
+                record.size = EVENT_SIZE
+                store.save_event(record)
+        index.add(np.array(rowids), np.vstack(vectors))
+
+
+def measure(clusterer: OnlineStoryClusterer, data: Synthetic, n: int) -> np.ndarray:
+    known = len(data.centres)
+    latencies = []
+    for i in range(n):
+        centre = int(data.rng.integers(0, known)) if i % 2 == 0 else len(data.centres)
+        article, representation = data.article(centre)
+        started = time.perf_counter()
+        clusterer.place(article, representation)
+        latencies.append(time.perf_counter() - started)
+    return np.array(latencies) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000,1000000")
+    parser.add_argument("--measure", type=int, default=1000, help="articles placed and timed per checkpoint")
+    parser.add_argument("--folder", default=None, help="where the store goes (default: a temp folder)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=args.folder) as folder:
+        store = SQLiteStore(str(Path(folder) / "growth.db"))
+        comparer = CosineComparer(dim=DIM)
+        index = VectorIndex(DIM)
+        clusterer = OnlineStoryClusterer(comparer, store, index=index)
+        clusterer.settings.save_index_every = 10**12  # snapshots are not part of the per-article cost
+        data = Synthetic()
+        base_rss = rss_mb()
+        print(f"{'articles':>9} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'index B/art':>11} "
+              f"{'RSS MB':>7} {'RSS-start MB':>12} {'fill s':>7}", flush=True)
+        for size in (int(s) for s in args.sizes.split(",")):
+            started = time.perf_counter()
+            bulk_fill(store, index, data, size)
+            filled = time.perf_counter() - started
+            latencies = measure(clusterer, data, args.measure)
+            print(f"{store.counts().articles:>9} {np.percentile(latencies, 50):>7.2f} "
+                  f"{np.percentile(latencies, 99):>7.2f} {latencies.max():>7.1f} "
+                  f"{index.nbytes() / index.ntotal:>11.0f} {rss_mb():>7.0f} {rss_mb() - base_rss:>12.0f} "
+                  f"{filled:>7.0f}", flush=True)
+        store.close()
+
+
+if __name__ == "__main__":
+    main()

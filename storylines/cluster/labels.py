@@ -1,0 +1,103 @@
+"""Labels of events and storylines, kept as counters updated article by article.
+
+An event's ``stats`` (a JSON-able dict stored with it) count languages, sources, entities and
+places, track the first and last day, and keep for each language the title of the article
+closest to the event's centroid when it arrived.  Merging two events adds their counters, and
+a storyline's label is the merge of its events' stats, so no label ever re-reads articles.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import PurePath
+from typing import Any
+from urllib.parse import urlparse
+
+from storylines.article import Article
+
+TOP = 5
+
+
+@dataclass
+class Label:
+    title: str
+    title_lang: str | None
+    languages: dict[str, int]
+    sources: dict[str, int]
+    first_day: str | None
+    last_day: str | None
+    entities: list[str]
+    places: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def source_name(article: Article) -> str:
+    """The outlet: the URL's host when known, else the input file's name."""
+    host = urlparse(article.url).netloc if article.url else ""
+    return host.removeprefix("www.") or PurePath(article.source).name or article.source
+
+
+def article_stats(article: Article, day: str | None, closeness: float) -> dict[str, Any]:
+    """Stats of an event holding only this article (``closeness``: cosine to the centroid)."""
+    lang = article.lang or "und"
+    entities: dict[str, list[Any]] = {}
+    for entity in article.entities:
+        slot = entities.setdefault(entity.id, [entity.name, entity.type, 0])
+        slot[2] += 1
+    return {
+        "langs": {lang: 1},
+        "sources": {source_name(article): 1},
+        "entities": entities,
+        "days": sorted({day}) if day else [],
+        "titles": {lang: [article.title, closeness]} if article.title else {},
+    }
+
+
+def merge_stats(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Stats of the union of two events."""
+    entities = {key: list(value) for key, value in a.get("entities", {}).items()}
+    for key, (name, kind, count) in b.get("entities", {}).items():
+        slot = entities.setdefault(key, [name, kind, 0])
+        slot[2] += count
+    titles = dict(a.get("titles", {}))
+    for lang, (title, closeness) in b.get("titles", {}).items():
+        if lang not in titles or closeness > titles[lang][1]:
+            titles[lang] = [title, closeness]
+    return {
+        "langs": dict(Counter(a.get("langs", {})) + Counter(b.get("langs", {}))),
+        "sources": dict(Counter(a.get("sources", {})) + Counter(b.get("sources", {}))),
+        "entities": entities,
+        "days": _span(a.get("days", []) + b.get("days", [])),
+        "titles": titles,
+    }
+
+
+def _span(days: list[str]) -> list[str]:
+    """First and last full ISO day, plus the distinct year-less days (few, kept for display)."""
+    full = sorted(d for d in days if not d.startswith("--"))
+    partial = sorted({d for d in days if d.startswith("--")})
+    return sorted({full[0], full[-1]} if full else set()) + partial
+
+
+def label(stats: dict[str, Any], preferred_lang: str = "en") -> Label:
+    """Title in the preferred language when an article has one, else in the most common language."""
+    languages = Counter(stats.get("langs", {}))
+    titles = stats.get("titles", {})
+    ranked = [preferred_lang] + [lang for lang, _ in languages.most_common()] + sorted(titles)
+    title_lang = next((lang for lang in ranked if lang in titles), None)
+    entities = sorted(stats.get("entities", {}).values(), key=lambda e: (-e[2], e[0]))
+    days = stats.get("days", [])
+    full = [d for d in days if not d.startswith("--")]
+    return Label(
+        title=titles[title_lang][0] if title_lang else "",
+        title_lang=title_lang,
+        languages=dict(languages.most_common()),
+        sources=dict(Counter(stats.get("sources", {})).most_common()),
+        first_day=(full or days or [None])[0],
+        last_day=(full or days or [None])[-1],
+        entities=[name for name, kind, _ in entities if kind != "place"][:TOP],
+        places=[name for name, kind, _ in entities if kind == "place"][:TOP],
+    )

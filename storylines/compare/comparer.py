@@ -1,0 +1,141 @@
+"""The default comparer: represent articles once, then judge pairs in about a millisecond."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from storylines.article import Article
+from storylines.compare.features import FEATURE_NAMES, pair_features, sentence_similarities
+from storylines.compare.lexical import minhash_signature, name_keys, numbers
+from storylines.compare.model import CompareModel
+from storylines.compare.representation import ArticleRepresentation
+from storylines.compare.types import Comparison
+from storylines.compare.views import VIEWS, prepare
+from storylines.embed import Embedder, default_embedder
+
+EVIDENCE_SENTENCE_PAIRS = 3
+
+
+def article_text(article: Article) -> str:
+    """Title and body as one text, without repeating a title the body already starts with."""
+    body = article.body.strip()
+    title = article.title.strip()
+    return body if not title or body.startswith(title) else f"{title}\n{body}"
+
+
+class StoryComparer:
+    """Implements :class:`storylines.compare.types.Comparer` with an embedder and a learned model."""
+
+    def __init__(
+        self, embedder: Embedder | None = None, model: CompareModel | None = None, view: str | None = None
+    ):
+        self._embedder = embedder
+        self._model = model
+        self._view = view  # only for training and measurement; the model knows its view
+
+    @cached_property
+    def model(self) -> CompareModel:
+        return self._model or CompareModel.load()
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return self._embedder or default_embedder()
+
+    @property
+    def view(self) -> str:
+        return self._view or self.model.view
+
+    @property
+    def model_id(self) -> str:
+        return self.model.model_id
+
+    @property
+    def dim(self) -> int:
+        return self.embedder.dim
+
+    def represent_many(self, articles: list[Article]) -> list[ArticleRepresentation]:
+        """One batched embedding call for all lead sentences of all articles."""
+        view = VIEWS[self.view]
+        texts = [article_text(article) for article in articles]
+        pieces = [view(text, self.embedder.count_tokens) for text in texts]
+        flat = [piece for article_pieces in pieces for piece in article_pieces]
+        vectors = self.embedder.embed_passages(flat) if flat else np.zeros((0, self.dim), np.float32)
+        reps = []
+        start = 0
+        for article, text, article_pieces in zip(articles, texts, pieces, strict=True):
+            rows = vectors[start : start + len(article_pieces)]
+            start += len(article_pieces)
+            reps.append(self._represent(article, prepare(text), article_pieces, rows))
+        return reps
+
+    def _represent(
+        self, article: Article, text: str, pieces: list[str], rows: np.ndarray
+    ) -> ArticleRepresentation:
+        mean = rows.mean(axis=0) if len(rows) else np.zeros(self.dim, np.float32)
+        vector = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+        return ArticleRepresentation(
+            article_id=article.id,
+            vector=vector,
+            sentence_vectors=rows.astype(np.float32),
+            sentences=pieces,
+            minhash=minhash_signature(text),
+            name_keys=name_keys(text),
+            numbers=numbers(text),
+            entities={entity.id: entity.type for entity in article.entities},
+            entity_names={entity.id: entity.name for entity in article.entities},
+            published=article.published,
+            event_dates=[event.date for event in article.event_dates],
+            lang=article.lang,
+            title=article.title,
+            length=len(text),
+        )
+
+    def representation_from_bytes(self, blob: bytes) -> ArticleRepresentation:
+        return ArticleRepresentation.from_bytes(blob)
+
+    def compare(self, a: ArticleRepresentation, b: ArticleRepresentation, evidence: bool = True) -> Comparison:
+        return self.compare_many(a, [b], evidence=evidence)[0]
+
+    def compare_many(
+        self, a: ArticleRepresentation, others: list[ArticleRepresentation], evidence: bool = False
+    ) -> list[Comparison]:
+        """Judge ``a`` against many candidates with one model call (what the clusterer needs)."""
+        if not others:
+            return []
+        rows = np.vstack([pair_features(a, b) for b in others])
+        scores = self.model.predict(rows)
+        results = []
+        for index, b in enumerate(others):
+            features = dict(zip(FEATURE_NAMES, rows[index].tolist(), strict=True))
+            overall = float(scores["overall"][index])
+            results.append(
+                Comparison(
+                    overall=round(overall, 3),
+                    dimensions={dim: round(float(scores[dim][index]), 3) for dim in scores if dim != "overall"},
+                    same_story=overall <= self.model.same_story_threshold,
+                    near_duplicate=self.model.is_near_duplicate(features),
+                    evidence=explain(a, b, features) if evidence else {},
+                )
+            )
+        return results
+
+
+def explain(a: ArticleRepresentation, b: ArticleRepresentation, features: dict[str, float]) -> dict[str, Any]:
+    """Shared entities and the best-aligned sentence pairs, for people to check the verdict."""
+    shared = sorted(set(a.entities) & set(b.entities))
+    sims = sentence_similarities(a, b)
+    pairs = []
+    if sims.size:
+        for flat_index in np.argsort(sims, axis=None)[::-1][:EVIDENCE_SENTENCE_PAIRS]:
+            i, j = np.unravel_index(flat_index, sims.shape)
+            pairs.append({"a": a.sentences[i], "b": b.sentences[j], "similarity": round(float(sims[i, j]), 3)})
+    return {
+        "shared_entities": [a.entity_names.get(eid, eid) for eid in shared],
+        "shared_names": sorted(set(a.name_keys) & set(b.name_keys)),
+        "shared_numbers": sorted(set(a.numbers) & set(b.numbers)),
+        "sentence_pairs": pairs,
+        "features": {name: None if np.isnan(value) else round(value, 4) for name, value in features.items()},
+    }

@@ -1,0 +1,94 @@
+"""Pair features: what the learned model sees when judging two representations."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+
+from storylines.compare.lexical import minhash_similarity
+from storylines.compare.representation import ArticleRepresentation
+
+FEATURE_NAMES = [
+    "cos_doc",
+    "sent_max",
+    "sent_best_mean",
+    "sent_first",
+    "minhash",
+    "numbers_jaccard",
+    "numbers_shared",
+    "names_jaccard",
+    "names_shared",
+    "entities_jaccard",
+    "people_jaccard",
+    "orgs_jaccard",
+    "places_jaccard",
+    "entities_shared",
+    "published_days",
+    "event_days",
+    "length_ratio",
+    "same_lang",
+]
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    """NaN when both sides are empty: "nothing to compare" is not "no overlap"."""
+    union = len(a | b)
+    return len(a & b) / union if union else float("nan")
+
+
+def sentence_similarities(a: ArticleRepresentation, b: ArticleRepresentation) -> np.ndarray:
+    """Cosine of every lead sentence of ``a`` against every lead sentence of ``b``."""
+    return a.sentence_vectors @ b.sentence_vectors.T
+
+
+def _days(value: str | None) -> date | None:
+    if not value or value.startswith("--"):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def days_apart(a: list[str | None], b: list[str | None]) -> float:
+    """Smallest distance in days between any date of ``a`` and any of ``b``; NaN if either has none."""
+    dates_a = [d for d in map(_days, a) if d]
+    dates_b = [d for d in map(_days, b) if d]
+    if not dates_a or not dates_b:
+        return float("nan")
+    return float(min(abs((x - y).days) for x in dates_a for y in dates_b))
+
+
+def _entities_of(rep: ArticleRepresentation, kind: str | None) -> set[str]:
+    return {eid for eid, etype in rep.entities.items() if kind is None or etype == kind}
+
+
+def pair_features(a: ArticleRepresentation, b: ArticleRepresentation) -> np.ndarray:
+    """One row of :data:`FEATURE_NAMES`, symmetric in ``a`` and ``b``."""
+    sims = sentence_similarities(a, b)
+    has_sentences = sims.size > 0
+    names_a, names_b = set(a.name_keys), set(b.name_keys)
+    numbers_a, numbers_b = set(a.numbers), set(b.numbers)
+    lengths = sorted([max(a.length, 1), max(b.length, 1)])
+    row = [
+        float(a.vector @ b.vector),
+        float(sims.max()) if has_sentences else float("nan"),
+        float((sims.max(axis=1).mean() + sims.max(axis=0).mean()) / 2) if has_sentences else float("nan"),
+        float(sims[0, 0]) if has_sentences else float("nan"),
+        minhash_similarity(a.minhash, b.minhash),
+        jaccard(numbers_a, numbers_b),
+        float(len(numbers_a & numbers_b)),
+        jaccard(names_a, names_b),
+        float(len(names_a & names_b)),
+        jaccard(_entities_of(a, None), _entities_of(b, None)),
+        jaccard(_entities_of(a, "person"), _entities_of(b, "person")),
+        jaccard(_entities_of(a, "org"), _entities_of(b, "org")),
+        jaccard(_entities_of(a, "place"), _entities_of(b, "place")),
+        float(len(_entities_of(a, None) & _entities_of(b, None))),
+        days_apart([a.published], [b.published]),
+        days_apart(list(a.event_dates), list(b.event_dates)),
+        lengths[0] / lengths[1],
+        float(a.lang == b.lang) if a.lang and b.lang else float("nan"),
+    ]
+    return np.asarray(row, dtype=np.float64)

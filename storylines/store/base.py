@@ -1,0 +1,191 @@
+"""The one storage interface every backend implements (SQLite now, PostgreSQL later).
+
+The clusterer, the CLI, search and the REST API talk only to :class:`Store`.  Everything an
+implementation needs to hold is here: articles with their enrichment and comparer
+representation, events and storylines, the membership of articles in events (with history)
+and of events in storylines (with history), and a keyword search hook.
+
+Writes happen inside :meth:`Store.transaction`; a backend must make each transaction atomic so
+that a crash leaves either all or none of one article's rows (crash safety of ``ingest``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from storylines.article import Article
+
+
+@dataclass
+class StoredArticle:
+    """An article as stored, with where it currently belongs."""
+
+    rowid: int  # dense integer key, also the article's id in the vector index
+    article: Article
+    day: str | None  # the date the clusterer used: ISO, "--MM-DD" or None
+    event_id: int | None
+    storyline_id: int | None
+    duplicate_of: str | None  # id of the near-duplicate group's first article
+
+    @property
+    def id(self) -> str:
+        return self.article.id
+
+
+@dataclass
+class ArticleRef:
+    """The few columns the clusterer needs about a candidate, without parsing the article."""
+
+    rowid: int
+    id: str
+    event_id: int | None
+    storyline_id: int | None
+    day: str | None
+    duplicate_of: str | None
+    representation: bytes
+
+
+@dataclass
+class EventRecord:
+    """One happening.  ``stats`` holds the incrementally updated label counters."""
+
+    id: int
+    storyline_id: int
+    size: int
+    centroid: np.ndarray  # sum of member vectors (not normalised)
+    stats: dict[str, Any] = field(default_factory=dict)
+    created_at: str = ""
+    merged_into: int | None = None
+
+
+@dataclass
+class StorylineRecord:
+    id: int
+    created_at: str = ""
+    merged_into: int | None = None
+    size: int = 0  # articles in its live events
+
+
+@dataclass
+class MembershipChange:
+    """One line of history: an article (or an event) moved to an event (or a storyline)."""
+
+    subject: str  # article id, or "event:<id>"
+    target_id: int  # event id for an article, storyline id for an event
+    reason: str  # "new", "joined", "merged", ...
+    at: str
+
+
+@dataclass
+class SearchHit:
+    article_id: str
+    title: str
+    snippet: str
+    score: float  # backend rank, higher is better
+
+
+@dataclass
+class StoreCounts:
+    articles: int
+    duplicates: int
+    events: int
+    storylines: int
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Narrow storage interface; see :class:`storylines.store.sqlite.SQLiteStore`."""
+
+    path: str
+
+    # --- transactions -------------------------------------------------------------------
+    def transaction(self) -> AbstractContextManager[None]:
+        """All writes inside one ``with`` commit together or not at all."""
+        ...
+
+    def close(self) -> None: ...
+
+    # --- articles -----------------------------------------------------------------------
+    def add_article(
+        self,
+        article: Article,
+        representation: bytes,
+        vector: np.ndarray,
+        day: str | None,
+        duplicate_of: str | None = None,
+    ) -> int:
+        """Store a new article; returns its rowid.  Callers check :meth:`has_article` first."""
+        ...
+
+    def has_article(self, article_id: str) -> bool: ...
+
+    def get_article(self, article_id: str) -> StoredArticle | None: ...
+
+    def get_refs(self, rowids: Sequence[int]) -> list[ArticleRef]:
+        """Candidate rows by rowid (vector index ids), in the order asked; missing ones left out."""
+        ...
+
+    def get_representation(self, article_id: str) -> bytes | None: ...
+
+    def iter_vectors(self, after_rowid: int = 0, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(rowids, float32 vectors) in rowid order; rebuilds or catches up the vector index."""
+        ...
+
+    def max_rowid(self) -> int: ...
+
+    # --- events and storylines ----------------------------------------------------------
+    def create_storyline(self) -> int: ...
+
+    def create_event(self, storyline_id: int, centroid: np.ndarray, stats: dict[str, Any]) -> int: ...
+
+    def get_event(self, event_id: int) -> EventRecord | None: ...
+
+    def save_event(self, event: EventRecord) -> None:
+        """Write back size, centroid, stats and storyline of an event (history kept on moves)."""
+        ...
+
+    def assign_article(self, article_id: str, event_id: int, reason: str) -> None:
+        """Set an article's current event and append the change to its history."""
+        ...
+
+    def merge_events(self, source_id: int, target_id: int) -> list[str]:
+        """Move every article of ``source_id`` into ``target_id``; returns the moved ids."""
+        ...
+
+    def merge_storylines(self, source_id: int, target_id: int) -> list[int]:
+        """Move every event of ``source_id`` into ``target_id``; returns the moved event ids."""
+        ...
+
+    def list_storylines(self, limit: int = 100, offset: int = 0) -> list[StorylineRecord]:
+        """Live (not merged-away) storylines, largest first."""
+        ...
+
+    def get_storyline(self, storyline_id: int) -> StorylineRecord | None: ...
+
+    def events_of_storyline(self, storyline_id: int) -> list[EventRecord]: ...
+
+    def articles_of_event(self, event_id: int) -> list[StoredArticle]: ...
+
+    def history(self, subject: str) -> list[MembershipChange]:
+        """Membership history of an article id or of ``"event:<id>"``, oldest first."""
+        ...
+
+    # --- reading ------------------------------------------------------------------------
+    def counts(self) -> StoreCounts: ...
+
+    def search(self, query: str, limit: int = 20) -> list[SearchHit]:
+        """Keyword search over title and text (SQLite: FTS5 query syntax)."""
+        ...
+
+    def check_integrity(self) -> list[str]:
+        """Problems found; empty when the store is consistent."""
+        ...
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...

@@ -1,0 +1,88 @@
+"""Pair features, lexical signals and the representation's byte format."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from storylines.compare.features import FEATURE_NAMES, days_apart, jaccard, pair_features
+from storylines.compare.lexical import minhash_signature, minhash_similarity, name_keys, numbers
+from storylines.compare.representation import ArticleRepresentation
+
+
+def unit(*values: float) -> np.ndarray:
+    vector = np.asarray(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def make_rep(article_id: str, text: str, sentence_vectors: list[np.ndarray], **extra) -> ArticleRepresentation:
+    rows = np.vstack(sentence_vectors).astype(np.float32)
+    mean = rows.mean(axis=0)
+    return ArticleRepresentation(
+        article_id=article_id,
+        vector=(mean / np.linalg.norm(mean)).astype(np.float32),
+        sentence_vectors=rows,
+        sentences=[f"s{i}" for i in range(len(rows))],
+        minhash=minhash_signature(text),
+        name_keys=name_keys(text),
+        numbers=numbers(text),
+        length=len(text),
+        **extra,
+    )
+
+
+def test_names_match_across_scripts_and_case_endings():
+    russian = name_keys("Президент России Владимир Путин поговорил с Бараком Обамой")
+    english = name_keys("Russian President Vladimir Putin spoke with Barack Obama")
+    assert {"puti", "obam", "bara", "vlad"} <= set(russian) & set(english)
+
+
+def test_numbers_ignore_separators_and_single_digits():
+    assert numbers("On 14 February 2016, 1,500 troops and 3 jets") == ["14", "1500", "2016"]
+
+
+def test_minhash_estimates_shingle_overlap():
+    text = "Russian and US presidents discussed the ceasefire in Syria by telephone on Sunday."
+    assert minhash_similarity(minhash_signature(text), minhash_signature(text)) == 1.0
+    other = minhash_signature("A completely different report about football transfers in Spain.")
+    assert minhash_similarity(minhash_signature(text), other) < 0.2
+
+
+def test_jaccard_is_nan_when_there_is_nothing_to_compare():
+    assert math.isnan(jaccard(set(), set()))
+    assert jaccard({"a", "b"}, {"b"}) == 0.5
+
+
+def test_days_apart_uses_the_closest_dates_and_skips_unknown_years():
+    assert days_apart(["2016-02-14", "2016-03-01"], ["2016-02-16"]) == 2.0
+    assert math.isnan(days_apart(["--02-14"], ["2016-02-14"]))
+    assert math.isnan(days_apart([None], ["2016-02-14"]))
+
+
+def test_pair_features_are_symmetric_and_named():
+    a = make_rep("a", "Putin called Obama on 14 February 2016.", [unit(1, 0, 0), unit(1, 1, 0)],
+                 entities={"Q:putin": "person", "place:syria": "place"}, lang="en", published="2016-02-14")
+    b = make_rep("b", "Путин позвонил Обаме 14 февраля 2016 года.", [unit(1, 0.1, 0)],
+                 entities={"Q:putin": "person"}, lang="ru", published="2016-02-15")
+    forward, backward = pair_features(a, b), pair_features(b, a)
+    np.testing.assert_allclose(forward, backward, equal_nan=True)
+    named = dict(zip(FEATURE_NAMES, forward, strict=True))
+    assert len(forward) == len(FEATURE_NAMES)
+    assert named["people_jaccard"] == 1.0 and named["places_jaccard"] == 0.0
+    assert named["published_days"] == 1.0 and named["same_lang"] == 0.0
+    assert named["numbers_shared"] == 2.0 and named["names_shared"] == 1.0
+    assert named["sent_max"] >= named["sent_best_mean"]
+
+
+def test_representation_round_trips_through_bytes():
+    rep = make_rep("abc", "Ердоган и Путин в Сочи 2016", [unit(1, 2, 3), unit(3, 2, 1)],
+                   entities={"Q:putin": "person"}, entity_names={"Q:putin": "Владимир Путин"},
+                   event_dates=["2016-07-06"], lang="ru", title="Заголовок")
+    blob = rep.to_bytes()
+    back = ArticleRepresentation.from_bytes(blob)
+    np.testing.assert_array_equal(back.vector, rep.vector)
+    np.testing.assert_allclose(back.sentence_vectors, rep.sentence_vectors, atol=1e-3)
+    np.testing.assert_array_equal(back.minhash, rep.minhash)
+    assert (back.entities, back.entity_names, back.title, back.lang) == (rep.entities, rep.entity_names, rep.title, "ru")
+    assert len(blob) < 2000 + 2 * 384 * len(rep.sentences)
