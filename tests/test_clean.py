@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from storylines.article import Article
 from storylines.clean import boilerplate
-from storylines.clean.boilerplate import BoilerplateRemover, remove_boilerplate
+from storylines.clean.boilerplate import BoilerplateRemover, remove_boilerplate, settings_for
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 PAIRS = Path("/work/shared/data/semeval2022-task8/pairs.csv")
@@ -153,6 +153,20 @@ def test_lang_hint_spares_detection(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cleaned(seed("001"), lang_hint="bg").removed[0] == "Коментари"
 
 
+@pytest.mark.parametrize(
+    ("lang", "has_stoplist"), [("bg", True), ("en-US", True), ("zh-Hans", False), ("xx", False)]
+)
+def test_settings_for_language_tags(lang: str, has_stoplist: bool) -> None:
+    assert bool(settings_for(lang).stopwords) is has_stoplist
+
+
+def test_unspaced_chinese_prose_is_body_with_chinese_settings() -> None:
+    prose = "俄总统新闻局当天发布消息称应美方提议当天普京与美国总统奥巴马进行电话交谈讨论叙利亚局势" * 2
+    raw = f"{prose}\n相关新闻\n热门文章\n评论"
+    assert remove_boilerplate(raw, "zh") == ([prose], ["相关新闻", "热门文章", "评论"])
+    assert remove_boilerplate(raw, "en")[0] == [prose, "相关新闻", "热门文章", "评论"]
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=400))
 def test_any_text_gives_pieces_of_itself(text: str) -> None:
@@ -167,6 +181,6 @@ def test_already_clean_semeval_texts_lose_little() -> None:
 
     pairs = pd.read_csv(PAIRS, nrows=150)
     columns = [(pairs[f"lang{side}"], pairs[f"text{side}"]) for side in "12"]
-    texts = {text: lang for langs, side_texts in columns for lang, text in zip(langs, side_texts, strict=True)}
+    texts = {text: lang for langs, texts in columns for lang, text in zip(langs, texts, strict=True)}
     removed_chars = sum(sum(map(len, remove_boilerplate(text, lang)[1])) for text, lang in texts.items())
     assert removed_chars / sum(map(len, texts)) < 0.02

@@ -46,17 +46,15 @@ def test_binary_without_nul_bytes_is_not_text() -> None:
 
 def test_invalid_utf8_that_no_encoding_fits() -> None:
     data = b"Title\n\n" + bytes(range(0x80, 0x100)) * 8
-    assert "not text" in one_skipped(read_bytes(data, "bad.txt")).reason or "binary" in one_skipped(
-        read_bytes(data, "bad.txt")
-    ).reason
+    assert one_skipped(read_bytes(data, "bad.txt")).reason.startswith(("binary", "not text"))
 
 
 @pytest.mark.parametrize("name", ["huge.txt", "huge.html"])
 def test_one_document_over_the_size_limit(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     with path.open("wb") as sparse:
-        sparse.write(b"Title\n\nBody text.\n")
-        sparse.truncate(200 * MB)  # a sparse file: nothing slow is written
+        sparse.write(b"Title\n\n" + b"Body text.\n" * (MB // 10))
+        sparse.truncate(200 * MB)  # a sparse tail: nothing slow is written
     assert "50 MB limit" in one_skipped(read_paths([str(path)])).reason
 
 
@@ -96,7 +94,7 @@ def test_truncated_gzip_text() -> None:
         (b"just words, no markup at all", "plain.html", "malformed HTML"),
         (b"{not json", "bad.json", "invalid JSON"),
         (b'[{"title": "A"', "bad.json", "invalid JSON"),
-        (b"<feed><entry>", "bad.atom", "malformed feed"),
+        (b"<feed><title>cut", "bad.atom", "malformed feed"),
         (b"WARC/1.0\r\nnonsense\r\n\r\n", "bad.warc", "WARC"),
         (b"\x1f\x8b\x08\x00garbage", "bad.warc.gz", "WARC"),
     ],
@@ -112,4 +110,4 @@ def test_a_run_goes_on_past_bad_files(tmp_path: Path) -> None:
     (tmp_path / "4-bad.json").write_text("{")
     (tmp_path / "5-good.jsonl").write_text('{"title": "T", "text": "Body"}\n')
     items = list(read_paths([str(tmp_path), str(tmp_path / "missing")]))
-    assert [type(item).__name__ for item in items] == ["Skipped", "Skipped", "Article", "Skipped", "Article", "Skipped"]
+    assert [type(item) for item in items] == [Skipped, Skipped, Article, Skipped, Article, Skipped]

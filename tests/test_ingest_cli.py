@@ -25,8 +25,13 @@ def storylines_cli(*args: str, comparer: str | None = None, **popen: object) -> 
     if comparer:
         env["STORYLINES_COMPARER"] = comparer
     return subprocess.Popen(
-        [sys.executable, "-m", "storylines", *args], cwd=REPO, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen,
+        [sys.executable, "-m", "storylines", *args],
+        cwd=REPO,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **popen,
     )
 
 

@@ -113,8 +113,7 @@ def test_csv_bad_rows_are_skipped_and_the_rest_goes_on() -> None:
         b"One,First body\n"
         b"Two,Second body,extra\n"
         b'Three,"bad "quote" here"\n'
-        b"Four,bad \xff bytes\n"
-        + "Пет,Текст на български\n\nSix,Sixth body\n".encode()
+        b"Four,bad \xff bytes\n" + "Пет,Текст на български\n\nSix,Sixth body\n".encode()
     )
     items = list(read_bytes(data, "rows.csv"))
     assert kinds(items) == ["Article", "Skipped", "Skipped", "Skipped", "Article", "Article"]

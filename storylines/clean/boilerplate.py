@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import justext
+import pycountry
 import regex
 
 from storylines.article import Article
@@ -28,31 +29,17 @@ from storylines.enrich.language import detect_language
 
 @dataclass(frozen=True)
 class LanguageSettings:
-    """Per-language thresholds: CJK packs a word into a character or two and has no stoplist."""
+    """Per-language thresholds: Chinese, Japanese and Thai pack a word into a character or two."""
 
-    stoplist: str | None = None  # jusText stoplist name; None: density is not checked
+    stopwords: frozenset[str] = frozenset()  # empty: stopword density is not checked
     min_sentence_chars: int = 30  # a sentence-final line shorter than this reads as a headline
     min_prose_chars: int = 200  # a line this long is body even without final punctuation
     min_stopword_density: float = 0.15
 
 
-_CJK = LanguageSettings(min_sentence_chars=12, min_prose_chars=80)
-_STOPLISTS = {
-    "ar": "Arabic", "bg": "Bulgarian", "ca": "Catalan", "cs": "Czech", "da": "Danish",
-    "de": "German", "el": "Greek", "en": "English", "es": "Spanish", "fa": "Persian",
-    "fi": "Finnish", "fr": "French", "he": "Hebrew", "hi": "Hindi", "hr": "Croatian",
-    "hu": "Hungarian", "id": "Indonesian", "it": "Italian", "mk": "Macedonian", "nl": "Dutch",
-    "pl": "Polish", "pt": "Portuguese", "ro": "Romanian", "ru": "Russian", "sk": "Slovak",
-    "sr": "Serbian", "sv": "Swedish", "tr": "Turkish", "uk": "Ukrainian", "vi": "Vietnamese",
-}
-SETTINGS: dict[str, LanguageSettings] = {
-    "zh": _CJK,
-    "ja": _CJK,
-    "ko": LanguageSettings(min_sentence_chars=15, min_prose_chars=100),
-    "th": _CJK,
-    **{lang: LanguageSettings(stoplist=name) for lang, name in _STOPLISTS.items()},
-}
-DEFAULT_SETTINGS = LanguageSettings()
+# Scripts written without spaces: no stoplist, and far fewer characters per sentence.
+_UNSPACED = LanguageSettings(min_sentence_chars=12, min_prose_chars=80)
+UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th"})
 
 MENU_MAX_WORDS = 3  # menu and widget items: "НАЙ-ЧЕТЕНИ", "Post a Comment"
 MIN_MENU_RUN = 3
@@ -68,12 +55,18 @@ _LAST_CLAUSE = regex.compile(r"(?:[.!?。！？]|\s{2,})([^.!?。！？]*?[:：]
 
 
 @cache
-def _stopwords(stoplist: str) -> frozenset[str]:
-    return frozenset(word.lower() for word in justext.get_stoplist(stoplist))
-
-
 def settings_for(lang: str | None) -> LanguageSettings:
-    return SETTINGS.get(lang or "", DEFAULT_SETTINGS)
+    """jusText's stoplist for the language, found by its English name (pycountry), if it has one.
+
+    ``lang`` is an ISO 639-1 code or a BCP 47 tag such as "zh-Hans" or "en-US".
+    """
+    code = (lang or "").split("-")[0].split("_")[0].lower()
+    if code in UNSPACED_LANGUAGES:
+        return _UNSPACED
+    language = pycountry.languages.get(alpha_2=code) if len(code) == 2 else None
+    if language is None or language.name not in justext.get_stoplists():
+        return LanguageSettings()
+    return LanguageSettings(stopwords=frozenset(w.lower() for w in justext.get_stoplist(language.name)))
 
 
 def _ends_sentence(line: str) -> bool:
@@ -82,9 +75,8 @@ def _ends_sentence(line: str) -> bool:
     return bool(end) and end[-1] in _SENTENCE_END and not end.endswith(("...", "…"))
 
 
-def _stopword_density(line: str, stoplist: str) -> float:
+def _stopword_density(line: str, stopwords: frozenset[str]) -> float:
     words = line.lower().split()
-    stopwords = _stopwords(stoplist)
     return sum(word in stopwords for word in words) / len(words)
 
 
@@ -92,8 +84,8 @@ def _is_body(line: str, settings: LanguageSettings) -> bool:
     if _BULLET.match(line) and not _ends_sentence(line):
         return False
     if len(line) >= settings.min_prose_chars:
-        return not settings.stoplist or (
-            _stopword_density(line, settings.stoplist) >= settings.min_stopword_density
+        return not settings.stopwords or (
+            _stopword_density(line, settings.stopwords) >= settings.min_stopword_density
         )
     return len(line) >= settings.min_sentence_chars and _ends_sentence(line)
 

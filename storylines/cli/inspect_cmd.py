@@ -13,6 +13,15 @@ from storylines.article import Article, Skipped
 from storylines.cli.app import app
 
 
+def _published(article: Article) -> str:
+    if article.published:
+        return f"{article.published}  ({article.published_source})"
+    partial = article.meta.get("published_partial")
+    if partial:
+        return f"{partial}, year unknown  ({article.meta.get('published_partial_source')})"
+    return "unknown"
+
+
 def _summary(article: Article) -> str:
     spans = ", ".join(f"{s.lang}[{s.start}:{s.end}]" for s in article.languages)
     people = ", ".join(f"{e.name} ({e.type})" for e in article.entities[:12])
@@ -21,7 +30,7 @@ def _summary(article: Article) -> str:
             f"── {article.title or '(no title)'}",
             f"   id {article.id}  source {article.source}",
             f"   lang {article.lang}  segments {spans or '-'}",
-            f"   published {article.published or 'unknown'}  ({article.published_source or 'no date found'})",
+            f"   published {_published(article)}",
             f"   events {', '.join(d.date for d in article.event_dates) or '-'}",
             f"   entities {people or '-'}",
             f"   text {len(article.text)} chars, {len(article.removed)} boilerplate lines removed",

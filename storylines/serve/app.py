@@ -225,10 +225,8 @@ def create_app(
 
     @app.get("/api/updated", response_model=UpdatedOut, summary="What the page polls for changes")
     def updated() -> UpdatedOut:
-        counts = services.store.counts()
-        return UpdatedOut(
-            version=services.catalog.version, articles=counts.articles, storylines=counts.storylines
-        )
+        version, counts = services.catalog.version, services.catalog.counts
+        return UpdatedOut(version=version, articles=counts.articles, storylines=counts.storylines)
 
     @app.get("/api/storylines", response_model=Page[StorylineSummary], summary="List and filter storylines")
     def storylines(

@@ -25,7 +25,7 @@ from storylines.serve.models import (
 )
 
 if TYPE_CHECKING:
-    from storylines.store import EventRecord, Store, StoredArticle
+    from storylines.store import EventRecord, Store, StoreCounts, StoredArticle
 
 TOP_ENTITIES = 8
 ALL = 1 << 62  # "no limit" for the store's list calls
@@ -182,6 +182,7 @@ class Catalog:
         self._entries: dict[int, _Entry] = {}
         self._order: list[int] = []  # largest first, as the store lists them
         self._version = ""
+        self.counts: StoreCounts | None = None  # as of the last refresh
         self._checked_at = 0.0
         self._lock = threading.Lock()
         self.refresh(force=True)
@@ -199,6 +200,7 @@ class Catalog:
             counts = self.store.counts()
             version = f"{self.store.max_rowid()}.{counts.articles}.{counts.events}.{counts.storylines}"
             self._checked_at = time.monotonic()
+            self.counts = counts
             if version == self._version:
                 return
             records = self.store.list_storylines(limit=ALL)

@@ -87,7 +87,7 @@ class HybridSearcher:
         self._index_lock = threading.Lock()  # faiss may not add and search at the same time
         self._embed_cached = lru_cache(maxsize=1024)(self._embed)
 
-    def search(self, query: str, lang: str | None = None, depth: int = 50) -> SearchResult:
+    def search(self, query: str, lang: str | None = None, depth: int = 30) -> SearchResult:
         """Articles (best first, up to ``depth`` from each retriever) and their storylines."""
         query = query.strip()[:MAX_QUERY_CHARS]
         keyword_ids, snippets = self._keyword_ranking(query, depth)

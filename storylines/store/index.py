@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import faiss
@@ -21,6 +23,19 @@ import numpy as np
 from storylines.store.base import Store
 
 MAGIC = b"storylines-index-1\n"
+
+
+@contextmanager
+def _single_thread() -> Iterator[None]:
+    """Run faiss on one thread: one query gains nothing from threads and, on busy shared cores,
+    waiting for them cost up to 100x; one-threaded inserts also build the same graph every time,
+    so a rebuilt index gives the same neighbours (and clusters) as the one it replaces."""
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(threads)
 
 
 class VectorIndex:
@@ -44,19 +59,16 @@ class VectorIndex:
         if len(ids) == 0:
             return
         ids = np.asarray(ids, dtype=np.int64)
-        self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim), ids)
+        with _single_thread():
+            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim), ids)
         self.max_id = max(self.max_id, int(ids.max()))
 
     def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(ids, similarities) of the k nearest, best first; fewer when the index is small."""
         if self.ntotal == 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)  # one query gains nothing from threads; on busy cores they cost 100x
-        try:
+        with _single_thread():
             sims, ids = self._index.search(np.asarray(vector, dtype=np.float32).reshape(1, self.dim), k)
-        finally:
-            faiss.omp_set_num_threads(threads)
         keep = ids[0] >= 0
         return ids[0][keep], sims[0][keep]
 
