@@ -55,7 +55,9 @@ class Synthetic:
         return article, VectorRepresentation(article.id, vector)
 
 
-def bulk_fill(store: SQLiteStore, index: VectorIndex, data: Synthetic, until: int, batch: int = 20_000) -> None:
+def bulk_fill(
+    store: SQLiteStore, index: VectorIndex, data: Synthetic, until: int, batch: int = 20_000
+) -> None:
     """Grow the store to ``until`` articles, EVENT_SIZE per event, many per transaction."""
     while data.count < until:
         rowids, vectors = [], []
@@ -66,7 +68,9 @@ def bulk_fill(store: SQLiteStore, index: VectorIndex, data: Synthetic, until: in
                 event = store.create_event(storyline, np.zeros(DIM, dtype=np.float32), {})
                 for _ in range(EVENT_SIZE):
                     article, representation = data.article(centre)
-                    rowids.append(store.add_article(article, representation.to_bytes(), representation.vector, None))
+                    rowids.append(
+                        store.add_article(article, representation.to_bytes(), representation.vector, None)
+                    )
                     vectors.append(representation.vector)
                     store.assign_article(article.id, event, "bulk")
                 record = store.get_event(event)
@@ -101,17 +105,23 @@ def main() -> None:
         clusterer.settings.save_index_every = 10**12  # snapshots are not part of the per-article cost
         data = Synthetic()
         base_rss = rss_mb()
-        print(f"{'articles':>9} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'index B/art':>11} "
-              f"{'RSS MB':>7} {'RSS-start MB':>12} {'fill s':>7}", flush=True)
+        print(
+            f"{'articles':>9} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'index B/art':>11} "
+            f"{'RSS MB':>7} {'RSS-start MB':>12} {'fill s':>7}",
+            flush=True,
+        )
         for size in (int(s) for s in args.sizes.split(",")):
             started = time.perf_counter()
             bulk_fill(store, index, data, size)
             filled = time.perf_counter() - started
             latencies = measure(clusterer, data, args.measure)
-            print(f"{store.counts().articles:>9} {np.percentile(latencies, 50):>7.2f} "
-                  f"{np.percentile(latencies, 99):>7.2f} {latencies.max():>7.1f} "
-                  f"{index.nbytes() / index.ntotal:>11.0f} {rss_mb():>7.0f} {rss_mb() - base_rss:>12.0f} "
-                  f"{filled:>7.0f}", flush=True)
+            print(
+                f"{store.counts().articles:>9} {np.percentile(latencies, 50):>7.2f} "
+                f"{np.percentile(latencies, 99):>7.2f} {latencies.max():>7.1f} "
+                f"{index.nbytes() / index.ntotal:>11.0f} {rss_mb():>7.0f} {rss_mb() - base_rss:>12.0f} "
+                f"{filled:>7.0f}",
+                flush=True,
+            )
         store.close()
 
 

@@ -28,57 +28,29 @@ from storylines.article import Article, Entity
 from storylines.cluster.labels import article_stats, merge_stats
 
 DIM = 384
-WORDS = {
-    "en": [
-        "government",
-        "minister",
-        "talks",
-        "ceasefire",
-        "election",
-        "market",
-        "strike",
-        "flood",
-        "summit",
-        "court",
-        "vote",
-        "border",
-    ],
-    "bg": [
-        "правителство",
-        "министър",
-        "преговори",
-        "примирие",
-        "избори",
-        "пазар",
-        "стачка",
-        "наводнение",
-        "среща",
-        "съд",
-        "граница",
-    ],
-    "de": [
-        "Regierung",
-        "Minister",
-        "Gespräche",
-        "Waffenruhe",
-        "Wahl",
-        "Markt",
-        "Streik",
-        "Hochwasser",
-        "Gipfel",
-        "Gericht",
-        "Grenze",
-    ],
-    "zh": ["政府", "部长", "会谈", "停火", "选举", "市场", "罢工", "洪水", "峰会", "法院", "边境"],
+SYLLABLES = {  # pseudo-words in each script, so keyword search sees realistic term frequencies
+    "en": ["ta", "ke", "ro", "min", "vel", "star", "gon", "pri", "lu", "dex"],
+    "bg": ["ра", "ко", "ми", "тен", "вел", "стор", "гон", "при", "лу", "дек"],
+    "de": ["ge", "ber", "lan", "mit", "schu", "ung", "ver", "hof", "ka", "zen"],
+    "zh": ["政", "府", "部", "长", "会", "谈", "停", "火", "市", "场"],
 }
+VOCABULARY = 3_000
+WORDS = {
+    lang: [
+        "".join(syllables[(i // 10**k) % 10] for k in range(1 + i.bit_length() // 4))
+        for i in range(VOCABULARY)
+    ]
+    for lang, syllables in SYLLABLES.items()
+}
+ZIPF = [1 / rank for rank in range(1, VOCABULARY + 1)]  # word frequency ∝ 1/rank, as in real text
 PEOPLE = [f"Person {i}" for i in range(400)]
 PLACES = [f"City {i}" for i in range(200)]
 
 
 def _article(rng: random.Random, lang: str, story: int, day: str) -> Article:
     words = WORDS[lang]
-    title = " ".join(rng.choice(words) for _ in range(6)) + f" {story}"
-    text = " ".join(rng.choice(words) for _ in range(60))
+    title = " ".join(rng.choices(words, ZIPF, k=8))
+    text = " ".join(rng.choices(words, ZIPF, k=80))
     people = [Entity(id=f"Q:p{story % 400}", name=PEOPLE[story % 400], type="person")]
     places = [Entity(id=f"Q:c{story % 200}", name=PLACES[story % 200], type="place")]
     return Article(
@@ -93,7 +65,7 @@ def _article(rng: random.Random, lang: str, story: int, day: str) -> Article:
 
 
 def build_store(path: Path, n_articles: int, seed: int = 7) -> None:
-    """Synthetic storylines of 1–8 events of 1–12 articles, two years of days, four languages."""
+    """Synthetic storylines of 1–3 events of 1–6 articles, two years of days, four languages."""
     from storylines.store import open_store
     from storylines.store.index import VectorIndex, index_path
 
@@ -106,11 +78,11 @@ def build_store(path: Path, n_articles: int, seed: int = 7) -> None:
         day0 = np.datetime64("2024-01-01") + rng.randrange(700)
         with store.transaction():
             storyline_id = store.create_storyline()
-            for event_no in range(rng.randint(1, 8)):
+            for event_no in range(rng.randint(1, 3)):
                 event_id = store.create_event(storyline_id, np.zeros(DIM, np.float32), {})
                 event = store.get_event(event_id)
                 day = str(day0 + 3 * event_no)
-                for _ in range(min(rng.randint(1, 12), n_articles - written)):
+                for _ in range(min(rng.randint(1, 6), n_articles - written)):
                     vector = centroid + np_rng.normal(scale=0.8, size=DIM).astype(np.float32)
                     vector /= np.linalg.norm(vector)
                     article = _article(rng, rng.choice(list(WORDS)), story, day)
@@ -196,7 +168,7 @@ def main() -> None:
     try:
         _wait_ready(base, server)
         n_storylines = httpx.get(f"{base}/api/updated", timeout=60).json()["storylines"]
-        words = [word for vocabulary in WORDS.values() for word in vocabulary]
+        words = [word for vocabulary in WORDS.values() for word in vocabulary[:500]]  # mid-frequency terms
         counter = iter(range(10**9))
         repeat = [" ".join(random.Random(i).sample(words, 3)) for i in range(20)]
         scenarios = {

@@ -167,6 +167,14 @@ def test_unspaced_chinese_prose_is_body_with_chinese_settings() -> None:
     assert remove_boilerplate(raw, "en")[0] == [prose, "相关新闻", "热门文章", "评论"]
 
 
+def test_chinese_title_lines_at_the_top_stay_but_a_menu_goes() -> None:
+    body = "俄总统新闻局当天发布消息称,应美方提议,当天普京与美国总统奥巴马进行电话交谈。"
+    title = ["普京:俄美国防部有必要建立紧密工作联系", "中新社莫斯科2月14日电"]
+    kept, removed = remove_boilerplate("\n".join(["首页", "新闻", "国际", *title, body]), "zh")
+    assert kept == [*title, body]
+    assert removed == ["首页", "新闻", "国际"]
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=400))
 def test_any_text_gives_pieces_of_itself(text: str) -> None:

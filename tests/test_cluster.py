@@ -53,16 +53,22 @@ def test_related_events_weeks_apart_share_a_storyline(tmp_path: Path) -> None:
 
 def test_storylines_link_through_a_bridging_article(tmp_path: Path) -> None:
     model = clusterer(tmp_path, storyline_overall=2.2)
-    a, b = model.partial_fit([art("alpha beta gamma delta", "2016-01-01"), art("epsilon zeta eta theta", "2016-02-01")])
+    a, b = model.partial_fit(
+        [art("alpha beta gamma delta", "2016-01-01"), art("epsilon zeta eta theta", "2016-02-01")]
+    )
     assert a.storyline_id != b.storyline_id
     (bridge,) = model.partial_fit([art("alpha beta gamma delta epsilon zeta eta theta", "2016-03-01")])
     assert bridge.merged_storylines == [b.storyline_id] and bridge.storyline_id == a.storyline_id
-    assert [c.reason for c in model.store.history(f"event:{b.event_id}")][-1] == f"storyline {b.storyline_id} merged"
+    assert [c.reason for c in model.store.history(f"event:{b.event_id}")][
+        -1
+    ] == f"storyline {b.storyline_id} merged"
 
 
 def test_year_less_dates_still_separate_events_and_unknown_ones_do_not(tmp_path: Path) -> None:
     model = clusterer(tmp_path)
-    feb, jul, undated = model.partial_fit([art(f"{SYRIA} {n}", day) for n, day in [("a", "--02-14"), ("b", "2016-07-06"), ("c", None)]])
+    feb, jul, undated = model.partial_fit(
+        [art(f"{SYRIA} {n}", day) for n, day in [("a", "--02-14"), ("b", "2016-07-06"), ("c", None)]]
+    )
     assert feb.event_id != jul.event_id and feb.storyline_id == jul.storyline_id
     assert undated.event_id in {feb.event_id, jul.event_id}
 
@@ -70,7 +76,11 @@ def test_year_less_dates_still_separate_events_and_unknown_ones_do_not(tmp_path:
 def test_article_day_prefers_publication_then_text_dates() -> None:
     dated = Article("s", "t", "x", published="2016-07-14T10:00:00")
     from_text = Article("s", "t", "x", event_dates=[EventDate("--07-06", "July 6")])
-    assert (article_day(dated), article_day(from_text), article_day(Article("s"))) == ("2016-07-14", "--07-06", None)
+    assert (article_day(dated), article_day(from_text), article_day(Article("s"))) == (
+        "2016-07-14",
+        "--07-06",
+        None,
+    )
     assert days_apart("--12-30", "2016-01-02") == 2 and days_apart("2016-01-01", None) is None
 
 
@@ -86,7 +96,9 @@ def test_labels_prefer_english_title_and_count_everything(tmp_path: Path) -> Non
     assert event_label.title == "Putin and Obama talk Syria" and event_label.languages == {"bg": 1, "en": 1}
     assert event_label.entities == ["Putin"] and event_label.places == ["Syria"]
     assert (event_label.first_day, event_label.last_day) == ("2016-07-06", "2016-07-06")
-    assert label(merge_stats({}, {"langs": {"bg": 2}, "titles": {"bg": ["Заглавие", 1.0]}})).title_lang == "bg"
+    assert (
+        label(merge_stats({}, {"langs": {"bg": 2}, "titles": {"bg": ["Заглавие", 1.0]}})).title_lang == "bg"
+    )
 
 
 def test_assignment_of_stored_article_is_reported_not_redone(tmp_path: Path) -> None:

@@ -65,8 +65,11 @@ class CosineComparer:
 def test_double_scores_shared_words_as_same_story() -> None:
     comparer = CosineComparer()
     a, b, c = comparer.represent_many(
-        [Article("a", "Putin Obama call", "Syria talks"), Article("b", "Putin Obama call", "Syria talks today"),
-         Article("c", "Cheese prices", "Dairy farmers protest")]
+        [
+            Article("a", "Putin Obama call", "Syria talks"),
+            Article("b", "Putin Obama call", "Syria talks today"),
+            Article("c", "Cheese prices", "Dairy farmers protest"),
+        ]
     )
     assert comparer.compare(a, b).same_story
     assert not comparer.compare(a, c).same_story

@@ -82,11 +82,17 @@ def test_json_single_object_and_utf16() -> None:
         assert items[0].title == "Заголовок"
 
 
+def test_json_array_in_utf16() -> None:
+    data = json.dumps([{"title": "Заголовок", "text": "Текст"}] * 2, ensure_ascii=False).encode("utf-16")
+    assert [item.title for item in read_bytes(data, "a.json")] == ["Заголовок", "Заголовок"]
+
+
 def test_json_truncated_array_keeps_the_items_before() -> None:
     data = json.dumps([{"title": "A", "text": "Body A"}, {"title": "B", "text": "Body B"}])[:-20]
     items = list(read_bytes(data.encode(), "cut.json"))
     assert kinds(items) == ["Article", "Skipped"]
-    assert items[1].reason.startswith("invalid JSON after 1 item(s)") and "\n" not in items[1].reason
+    assert items[1].reason.startswith("invalid JSON after 1 item(s): parse error")
+    assert "\n" not in items[1].reason
 
 
 # --- CSV ------------------------------------------------------------------------------------------

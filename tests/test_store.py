@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from storylines.article import Article, Entity
-from storylines.cluster.online import ClusterSettings, OnlineStoryClusterer
+from storylines.cluster.online import OnlineStoryClusterer
 from storylines.store import SQLiteStore, open_store
 from storylines.store.index import VectorIndex, index_path
 from tests.test_cluster_double import CosineComparer
@@ -18,8 +18,12 @@ def news(title: str, text: str, day: str | None = "2016-07-06", **extra: object)
     return Article(source=f"{title[:10]}.txt", title=title, raw_text=text, published=day, lang="en", **extra)
 
 
-CALL = news("Putin and Obama discuss Syria by phone", "Kremlin says the presidents agreed on military coordination")
-CALL_COPY = news("Putin and Obama discuss Syria by phone", "Kremlin says the presidents agreed on military coordination.")
+CALL = news(
+    "Putin and Obama discuss Syria by phone", "Kremlin says the presidents agreed on military coordination"
+)
+CALL_COPY = news(
+    "Putin and Obama discuss Syria by phone", "Kremlin says the presidents agreed on military coordination."
+)
 CHEESE = news("Cheese prices fall", "Dairy farmers in Normandy protest against supermarket margins")
 
 
@@ -51,7 +55,9 @@ def test_near_duplicate_is_grouped_not_dropped(store: SQLiteStore) -> None:
 
 
 def test_article_round_trips_with_enrichment(store: SQLiteStore) -> None:
-    rich = news("Peskov on Syria", "Coordination with the US", entities=[Entity("Q:peskov", "Peskov", "person")])
+    rich = news(
+        "Peskov on Syria", "Coordination with the US", entities=[Entity("Q:peskov", "Peskov", "person")]
+    )
     OnlineStoryClusterer(CosineComparer(), store).partial_fit([rich])
     stored = store.get_article(rich.id)
     assert stored.article.entities == rich.entities and stored.day == "2016-07-06"

@@ -66,12 +66,20 @@ def main(pairs_path: Path = PAIRS) -> None:
     with OUT.open("w", encoding="utf-8") as out:
         for key in keys:
             title, text = split_title(articles[key]["text"])
-            item = {"id": key, "lang": articles[key]["lang"], "time": None, "title": title, "text": text,
-                    "cluster_id": f"e{component[position[key]]}"}
+            item = {
+                "id": key,
+                "lang": articles[key]["lang"],
+                "time": None,
+                "title": title,
+                "text": text,
+                "cluster_id": f"e{component[position[key]]}",
+            }
             out.write(json.dumps(item, ensure_ascii=False) + "\n")
     sizes = np.bincount(component)
-    print(f"{len(keys)} articles ({len(ambiguous)} ambiguous left out), {len(sizes)} events, "
-          f"{(sizes > 1).sum()} with ≥ 2 articles, largest {sizes.max()} → {OUT}")
+    print(
+        f"{len(keys)} articles ({len(ambiguous)} ambiguous left out), {len(sizes)} events, "
+        f"{(sizes > 1).sum()} with ≥ 2 articles, largest {sizes.max()} → {OUT}"
+    )
 
 
 if __name__ == "__main__":

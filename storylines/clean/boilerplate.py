@@ -2,8 +2,9 @@
 
 The input was already reduced from HTML by trafilatura, so the markup signals
 jusText relies on (link density, tags) are gone.  Run on such text (lines wrapped
-in <p>), jusText kept nearly all the seeds' sidebars and widgets, dropped a body
-paragraph of the TASS seed and cost 1.2–2.9 ms per 2 kB in its lxml path.  So
+in <p>), jusText kept nearly all the seeds' sidebars and widgets (Bulgarian
+headlines are as dense in stopwords as prose), dropped a body paragraph of the
+TASS seed and cost more than our whole stage (benchmarks/bench_clean.py).  So
 this module classifies lines itself, from their shape and position, and uses
 jusText only for its per-language stoplists (stopword density tells prose from
 a list of names or tags).
@@ -35,23 +36,24 @@ class LanguageSettings:
     min_sentence_chars: int = 30  # a sentence-final line shorter than this reads as a headline
     min_prose_chars: int = 200  # a line this long is body even without final punctuation
     min_stopword_density: float = 0.15
+    max_menu_chars: int = 30  # menu and widget items: "НАЙ-ЧЕТЕНИ", "Post a Comment", "首页"
 
 
 # Scripts written without spaces: no stoplist, and far fewer characters per sentence.
-_UNSPACED = LanguageSettings(min_sentence_chars=12, min_prose_chars=80)
+_UNSPACED = LanguageSettings(min_sentence_chars=12, min_prose_chars=80, max_menu_chars=8)
 UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th"})
 
-MENU_MAX_WORDS = 3  # menu and widget items: "НАЙ-ЧЕТЕНИ", "Post a Comment"
+MENU_MAX_WORDS = 3
 MIN_MENU_RUN = 3
 MIN_HEADLINE_RUN = 3  # one or two headline-like lines inside the body are subheads
 MAX_DANGLING_CHARS = 40
 
-_CLOSERS = "\"'”’»)]】」』 \u00a0"
-_SENTENCE_END = frozenset(".!?。！？")
+_CLOSERS = "\"'“”‘’«»‹›)]】」』 \u00a0"
+_SENTENCE_END = ".!?。！？।؟۔"  # Latin, CJK, Devanagari danda, Arabic question mark, Urdu full stop
 _BULLET = regex.compile(r"^\s*(?:[-–—•*·▪►]|\d{1,2}[.)])\s")
 _WORDLIKE = regex.compile(r"[\p{L}\p{N}]")
 # The last clause of a paragraph: after the last sentence end or paragraph-sized gap.
-_LAST_CLAUSE = regex.compile(r"(?:[.!?。！？]|\s{2,})([^.!?。！？]*?[:：])\s*$")
+_LAST_CLAUSE = regex.compile(rf"(?:[{_SENTENCE_END}]|\s{{2,}})([^{_SENTENCE_END}]*?[:：])\s*$")
 
 
 @cache
@@ -109,7 +111,10 @@ def _boilerplate_flags(lines: list[str], settings: LanguageSettings) -> list[boo
         return [not _WORDLIKE.search(line) for line in lines]
     last_body = max(i for i, is_body in enumerate(body) if is_body)
     flags = [i > last_body or not _WORDLIKE.search(line) for i, line in enumerate(lines)]
-    menu_items = [not body[i] and len(line.split()) <= MENU_MAX_WORDS for i, line in enumerate(lines)]
+    menu_items = [
+        not is_body and len(line) <= settings.max_menu_chars and len(line.split()) <= MENU_MAX_WORDS
+        for line, is_body in zip(lines, body, strict=True)
+    ]
     # Separators ("|") belong to the menu around them, so a menu run may span them.
     for start, end in _runs([m or f for m, f in zip(menu_items, flags, strict=True)]):
         if sum(menu_items[start:end]) >= MIN_MENU_RUN:

@@ -73,7 +73,9 @@ def bcubed(gold: Sequence[str], predicted: Sequence[Any]) -> tuple[list[float], 
 def pairwise_f1(gold: Sequence[str], predicted: Sequence[Any]) -> float:
     from sklearn.metrics.cluster import pair_confusion_matrix
 
-    (_, false_positive), (false_negative, true_positive) = pair_confusion_matrix(gold, [str(p) for p in predicted])
+    (_, false_positive), (false_negative, true_positive) = pair_confusion_matrix(
+        gold, [str(p) for p in predicted]
+    )
     denominator = 2 * true_positive + false_positive + false_negative
     return float(2 * true_positive / denominator) if denominator else 1.0
 

@@ -2,7 +2,7 @@
 
 An event's ``stats`` (a JSON-able dict stored with it) count languages, sources, entities and
 places, track the first and last day, and keep for each language the title of the article
-closest to the event's centroid when it arrived.  Merging two events adds their counters, and
+that fitted the event best when it arrived (cosine to the centroid of the earlier reports).  Merging two events adds their counters, and
 a storyline's label is the merge of its events' stats, so no label ever re-reads articles.
 """
 
@@ -41,7 +41,7 @@ def source_name(article: Article) -> str:
 
 
 def article_stats(article: Article, day: str | None, closeness: float) -> dict[str, Any]:
-    """Stats of an event holding only this article (``closeness``: cosine to the centroid)."""
+    """Stats of an event holding only this article (``closeness``: its fit to the event)."""
     lang = article.lang or "und"
     entities: dict[str, list[Any]] = {}
     for entity in article.entities:

@@ -42,7 +42,7 @@ class ClusterSettings:
     storyline_overall: float = 2.5
     storyline_entities: float = 2.5
     storyline_days: float = 180.0
-    representation_cache: int = 50_000  # decoded candidate representations kept in RAM
+    representation_cache: int = 4_096  # decoded candidate representations kept in RAM (~10 KB each)
     save_index_every: int = 20_000  # articles between index snapshots (the store stays the truth)
 
 
@@ -110,7 +110,9 @@ class OnlineStoryClusterer:
             with self.store.transaction():
                 self.store.set_meta("model_id", self.comparer.model_id)
         elif stored != self.comparer.model_id:
-            raise ValueError(f"{self.store.path} holds vectors of model {stored!r}, not {self.comparer.model_id!r}")
+            raise ValueError(
+                f"{self.store.path} holds vectors of model {stored!r}, not {self.comparer.model_id!r}"
+            )
 
     def partial_fit(self, articles: Sequence[Article]) -> list[Assignment]:
         """Place each article (enriched) in order; already stored ones come back as they are."""
@@ -157,10 +159,20 @@ class OnlineStoryClusterer:
     def _judge(self, representation: Representation, vector: np.ndarray, day: str | None) -> list[_Judged]:
         ids, sims = self.index.search(vector, self.settings.candidates)
         refs = self.store.get_refs([int(i) for i in ids[sims >= self.settings.min_similarity]])
+        others = [self._representation(ref) for ref in refs]
+        comparisons = self._compare_all(representation, others)
         return [
-            _Judged(ref, self.comparer.compare(representation, self._representation(ref)), days_apart(day, ref.day))
-            for ref in refs
+            _Judged(ref, comparison, days_apart(day, ref.day))
+            for ref, comparison in zip(refs, comparisons, strict=True)
         ]
+
+    def _compare_all(self, representation: Representation, others: list[Representation]) -> list[Comparison]:
+        """One batched call when the comparer offers ``compare_many`` (the default one does: it
+        runs its model once for all candidates, without evidence); else one ``compare`` each."""
+        compare_many = getattr(self.comparer, "compare_many", None)
+        if compare_many is not None and others:
+            return list(compare_many(representation, others))
+        return [self.comparer.compare(representation, other) for other in others]
 
     def _representation(self, ref: ArticleRef) -> Representation:
         cache = self._representations
@@ -183,7 +195,9 @@ class OnlineStoryClusterer:
         judged: list[_Judged],
     ) -> tuple[int, Assignment]:
         settings = self.settings
-        duplicate = next((j for j in judged if j.comparison.near_duplicate and j.within(settings.event_days)), None)
+        duplicate = next(
+            (j for j in judged if j.comparison.near_duplicate and j.within(settings.event_days)), None
+        )
         event_scores: dict[int, float] = {}
         for j in judged:
             if j.ref.event_id is not None and (j is duplicate or j.same_event(settings)):
@@ -200,7 +214,9 @@ class OnlineStoryClusterer:
         assignment.event_id, assignment.storyline_id = event.id, event.storyline_id
         return rowid, assignment
 
-    def _event_for(self, scores: dict[int, float], judged: list[_Judged], assignment: Assignment) -> EventRecord:
+    def _event_for(
+        self, scores: dict[int, float], judged: list[_Judged], assignment: Assignment
+    ) -> EventRecord:
         """The best matching event, with strong second matches merged in; else a new event."""
         if not scores:
             return self._new_event(judged, assignment)
@@ -235,7 +251,9 @@ class OnlineStoryClusterer:
     def _link_storylines(self, event: EventRecord, judged: list[_Judged], assignment: Assignment) -> None:
         """One article related to events of several storylines shows they are one storyline."""
         linked = {event.storyline_id}
-        linked.update(int(j.ref.storyline_id) for j in judged if j.related(self.settings) and j.ref.storyline_id)
+        linked.update(
+            int(j.ref.storyline_id) for j in judged if j.related(self.settings) and j.ref.storyline_id
+        )
         if len(linked) > 1:
             self._merge_storylines(sorted(linked), event, assignment)
 
@@ -259,11 +277,14 @@ class OnlineStoryClusterer:
             raise LookupError(f"event {event_id} vanished from {self.store.path}")
         return event
 
-    def _add_to_event(self, event: EventRecord, article: Article, vector: np.ndarray, day: str | None) -> None:
-        centroid = event.centroid + vector
-        closeness = float(vector @ centroid / (np.linalg.norm(centroid) or 1.0))
+    def _add_to_event(
+        self, event: EventRecord, article: Article, vector: np.ndarray, day: str | None
+    ) -> None:
+        # How well the article fits the event as it stood: the label keeps, per language, the
+        # title of the best-fitting report (the first one scores 0 and yields to any later one).
+        closeness = float(vector @ event.centroid / (np.linalg.norm(event.centroid) or 1.0))
         event.stats = merge_stats(event.stats, article_stats(article, day, closeness))
-        event.centroid = centroid
+        event.centroid = event.centroid + vector
         event.size += 1
         self.store.save_event(event)
 

@@ -4,13 +4,15 @@ Text is first cut into script runs (Latin, Cyrillic, CJK, …) with one regular
 expression; lingua then only has to choose among the languages written in that
 script, on a sample of each run.  Both steps matter for speed: lingua's cost
 grows with the text length and with the number of candidate languages
-(measured: ~4 ms per 2 kB against 40 languages, ~0.2 ms on a 300-character
-sample against the ~20 Latin-script ones).  A page that holds an English
+(measured: ~6 ms for a 2 kB text against 40 languages, ~0.3 ms for a
+250-character sample against the 16 Latin-script ones).  A page that holds an English
 machine translation followed by the Chinese original thus gets two spans.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -53,7 +55,7 @@ MIN_SEGMENT_CHARS = {"CJK": 6, "Hangul": 6}
 DEFAULT_MIN_SEGMENT_CHARS = 30
 # lingua reads at most this many characters of a segment: enough to be sure, cheap to score.
 SAMPLE_CHARS = 250
-# Below this gap between the best two languages a guess is a coin toss ("ok", "CNN"): None.
+# Below this gap between the best two languages a guess is a coin toss (e.g. "ok"): None.
 MIN_RELATIVE_DISTANCE = 0.05
 
 
@@ -62,7 +64,6 @@ class _Run:
     script: str
     start: int
     end: int
-    lang: str | None = None
 
 
 @cache
@@ -102,6 +103,14 @@ def _identify(script: str, text: str) -> str | None:
     return found.iso_code_639_1.name.lower() if found else None
 
 
+def _largest(sizes: Iterable[tuple[str, int]]) -> str:
+    """The key with the largest total size."""
+    totals: Counter[str] = Counter()
+    for key, size in sizes:
+        totals[key] += size
+    return totals.most_common(1)[0][0]
+
+
 def _too_short(run: _Run) -> bool:
     return run.end - run.start < MIN_SEGMENT_CHARS.get(run.script, DEFAULT_MIN_SEGMENT_CHARS)
 
@@ -111,10 +120,8 @@ def _script_runs(text: str) -> list[_Run]:
     runs = [_Run(match.lastgroup or "", match.start(), match.end()) for match in _SCRIPT_RUN.finditer(text)]
     anchors = [run for run in runs if not _too_short(run)]
     if not anchors and runs:  # a short text: judge it whole, by its main script
-        chars: dict[str, int] = {}
-        for run in runs:
-            chars[run.script] = chars.get(run.script, 0) + run.end - run.start
-        anchors = [_Run(max(chars, key=chars.__getitem__), runs[0].start, runs[-1].end)]
+        main_script = _largest((run.script, run.end - run.start) for run in runs)
+        anchors = [_Run(main_script, runs[0].start, runs[-1].end)]
     merged: list[_Run] = []
     for run in anchors:
         if merged and merged[-1].script == run.script:
@@ -146,10 +153,7 @@ def language_spans(text: str) -> list[LanguageSpan]:
 
 def primary_language(spans: list[LanguageSpan]) -> str | None:
     """The language holding the most characters."""
-    chars: dict[str, int] = {}
-    for span in spans:
-        chars[span.lang] = chars.get(span.lang, 0) + span.end - span.start
-    return max(chars, key=chars.__getitem__) if chars else None
+    return _largest((span.lang, span.end - span.start) for span in spans) if spans else None
 
 
 def detect_language(text: str) -> str | None:

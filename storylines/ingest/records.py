@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import json
@@ -65,15 +64,18 @@ def read_jsonl(stream: io.BufferedReader, name: str, fields: FieldNames) -> Iter
 
 def read_json(stream: io.BufferedReader, name: str, fields: FieldNames) -> Iterator[Item]:
     """A top-level array streams item by item; one object (or several in a row) is read whole."""
-    is_array = stream.peek(HEAD_BYTES).lstrip(codecs.BOM_UTF8 + b" \t\r\n").startswith(b"[")
-    prefix = "item" if is_array else ""
-    items = ijson.items(utf8_stream(stream, _encoding(stream)), prefix, use_float=True, multiple_values=True)
+    utf8 = utf8_stream(stream, _encoding(stream))
+    is_array = utf8.peek(HEAD_BYTES).lstrip().startswith(b"[")
+    items = ijson.items(utf8, "item" if is_array else "", use_float=True, multiple_values=True)
     count = 0
     try:
         for count, record in enumerate(items, start=1):
             yield article_from_record(record, f"{name}[{count - 1}]" if is_array else name, fields)
     except ijson.JSONError as error:
-        yield Skipped(name, f"invalid JSON after {count} item(s): {error}")
+        message = error.args[0] if error.args else error
+        if isinstance(message, bytes):  # yajl reports in bytes
+            message = message.decode(errors="replace")
+        yield Skipped(name, f"invalid JSON after {count} item(s): {message}")
 
 
 def _delimiter(first_line: str, name: str) -> str:

@@ -132,7 +132,9 @@ class Store(Protocol):
 
     def get_representation(self, article_id: str) -> bytes | None: ...
 
-    def iter_vectors(self, after_rowid: int = 0, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def iter_vectors(
+        self, after_rowid: int = 0, batch: int = 10_000
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(rowids, float32 vectors) in rowid order; rebuilds or catches up the vector index."""
         ...
 

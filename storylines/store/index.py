@@ -60,7 +60,9 @@ class VectorIndex:
             return
         ids = np.asarray(ids, dtype=np.int64)
         with _single_thread():
-            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim), ids)
+            self._index.add_with_ids(
+                np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim), ids
+            )
         self.max_id = max(self.max_id, int(ids.max()))
 
     def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

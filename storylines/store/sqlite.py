@@ -124,7 +124,8 @@ class SQLiteStore:
         )
         rowid = int(cursor.lastrowid or 0)
         self._db.execute(
-            "INSERT INTO articles_fts(rowid, title, text) VALUES (?,?,?)", (rowid, article.title, article.body)
+            "INSERT INTO articles_fts(rowid, title, text) VALUES (?,?,?)",
+            (rowid, article.title, article.body),
         )
         return rowid
 
@@ -133,7 +134,8 @@ class SQLiteStore:
 
     def _stored(self, where: str, params: Sequence[Any]) -> list[StoredArticle]:
         rows = self._db.execute(
-            f"SELECT {_REF_COLUMNS}, a.data FROM articles a LEFT JOIN events e ON e.id = a.event_id WHERE {where}",
+            f"SELECT {_REF_COLUMNS}, a.data FROM articles a LEFT JOIN events e ON e.id = a.event_id"
+            f" WHERE {where}",
             params,
         ).fetchall()
         return [
@@ -168,10 +170,13 @@ class SQLiteStore:
         row = self._db.execute("SELECT representation FROM articles WHERE id=?", (article_id,)).fetchone()
         return row[0] if row else None
 
-    def iter_vectors(self, after_rowid: int = 0, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def iter_vectors(
+        self, after_rowid: int = 0, batch: int = 10_000
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         while True:
             rows = self._db.execute(
-                "SELECT rowid, vector FROM articles WHERE rowid > ? ORDER BY rowid LIMIT ?", (after_rowid, batch)
+                "SELECT rowid, vector FROM articles WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (after_rowid, batch),
             ).fetchall()
             if not rows:
                 return
@@ -185,7 +190,9 @@ class SQLiteStore:
 
     # --- events and storylines ----------------------------------------------------------
     def create_storyline(self) -> int:
-        return int(self._db.execute("INSERT INTO storylines(created_at) VALUES (?)", (_now(),)).lastrowid or 0)
+        return int(
+            self._db.execute("INSERT INTO storylines(created_at) VALUES (?)", (_now(),)).lastrowid or 0
+        )
 
     def create_event(self, storyline_id: int, centroid: np.ndarray, stats: dict[str, Any]) -> int:
         cursor = self._db.execute(
@@ -225,7 +232,12 @@ class SQLiteStore:
     def save_event(self, event: EventRecord) -> None:
         self._db.execute(
             "UPDATE events SET size=?, centroid=?, stats=? WHERE id=?",
-            (event.size, np.asarray(event.centroid, dtype=np.float32).tobytes(), json.dumps(event.stats), event.id),
+            (
+                event.size,
+                np.asarray(event.centroid, dtype=np.float32).tobytes(),
+                json.dumps(event.stats),
+                event.id,
+            ),
         )
 
     def assign_article(self, article_id: str, event_id: int, reason: str) -> None:
@@ -273,7 +285,8 @@ class SQLiteStore:
     def get_storyline(self, storyline_id: int) -> StorylineRecord | None:
         row = self._db.execute(
             "SELECT s.id, s.created_at, s.merged_into, coalesce(sum(e.size), 0) FROM storylines s"
-            " LEFT JOIN events e ON e.storyline_id = s.id AND e.merged_into IS NULL WHERE s.id=? GROUP BY s.id",
+            " LEFT JOIN events e ON e.storyline_id = s.id AND e.merged_into IS NULL"
+            " WHERE s.id=? GROUP BY s.id",
             (storyline_id,),
         ).fetchone()
         if row is None:
@@ -288,11 +301,13 @@ class SQLiteStore:
 
     # --- reading ------------------------------------------------------------------------
     def counts(self) -> StoreCounts:
-        (articles, duplicates), = self._db.execute(
+        ((articles, duplicates),) = self._db.execute(
             "SELECT count(*), count(duplicate_of) FROM articles"
         ).fetchall()
         events = self._db.execute("SELECT count(*) FROM events WHERE merged_into IS NULL").fetchone()[0]
-        storylines = self._db.execute("SELECT count(*) FROM storylines WHERE merged_into IS NULL").fetchone()[0]
+        storylines = self._db.execute("SELECT count(*) FROM storylines WHERE merged_into IS NULL").fetchone()[
+            0
+        ]
         return StoreCounts(articles=articles, duplicates=duplicates, events=events, storylines=storylines)
 
     def search(self, query: str, limit: int = 20) -> list[SearchHit]:
@@ -317,13 +332,15 @@ class SQLiteStore:
         checks = {
             "articles without event": "SELECT count(*) FROM articles WHERE event_id IS NULL",
             "articles in missing or merged events": "SELECT count(*) FROM articles a LEFT JOIN events e"
-            " ON e.id = a.event_id WHERE a.event_id IS NOT NULL AND (e.id IS NULL OR e.merged_into IS NOT NULL)",
+            " ON e.id = a.event_id"
+            " WHERE a.event_id IS NOT NULL AND (e.id IS NULL OR e.merged_into IS NOT NULL)",
             "events in missing storylines": "SELECT count(*) FROM events e LEFT JOIN storylines s"
             " ON s.id = e.storyline_id WHERE s.id IS NULL",
             "live events in merged storylines": "SELECT count(*) FROM events e JOIN storylines s"
             " ON s.id = e.storyline_id WHERE e.merged_into IS NULL AND s.merged_into IS NOT NULL",
-            "event sizes out of date": "SELECT count(*) FROM events e WHERE e.merged_into IS NULL AND e.size !="
-            " (SELECT count(*) FROM articles a WHERE a.event_id = e.id)",
+            "event sizes out of date": "SELECT count(*) FROM events e"
+            " WHERE e.merged_into IS NULL"
+            " AND e.size != (SELECT count(*) FROM articles a WHERE a.event_id = e.id)",
         }
         for name, sql in checks.items():
             count = self._db.execute(sql).fetchone()[0]

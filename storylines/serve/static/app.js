@@ -7,6 +7,7 @@ const PAGE_SIZE = 20;
 const POLL_MS = 5000;
 const SVG_NS = "http://www.w3.org/2000/svg";
 let shownVersion = null;
+let shownStory = null; // {id, article_count} of the storyline on screen, to refresh only on its change
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -198,6 +199,7 @@ async function showStoryline(id, offset = 0) {
     api(`/api/storylines/${encodeURIComponent(id)}`),
     api(`/api/storylines/${encodeURIComponent(id)}/articles`, { limit: 100, offset }),
   ]);
+  shownStory = { id: story.id, article_count: story.article_count };
   render(el("p", {}, el("a", { href: "#/" }, "← all storylines")),
     el("h1", { class: "storyline-title" }, story.title || "(untitled)"),
     el("p", { class: "meta" }, langBadges(story.languages),
@@ -235,6 +237,7 @@ function render(...nodes) {
 }
 
 async function route() {
+  shownStory = null;
   const hash = location.hash.replace(/^#/, "") || "/";
   const [path, queryString] = hash.split("?");
   try {
@@ -247,12 +250,19 @@ async function route() {
   }
 }
 
+async function viewChanged() {
+  // Re-rendering a storyline would close the articles a reader opened: only do it when it grew.
+  if (!shownStory) return true;
+  const story = await api(`/api/storylines/${encodeURIComponent(shownStory.id)}`).catch(() => null);
+  return !story || story.article_count !== shownStory.article_count;
+}
+
 async function poll() {
   try {
     const state = await api("/api/updated");
     const live = document.getElementById("live");
     live.textContent = `${state.articles} articles · ${state.storylines} storylines`;
-    if (shownVersion !== null && state.version !== shownVersion) {
+    if (shownVersion !== null && state.version !== shownVersion && (await viewChanged())) {
       live.textContent += " · updated";
       await route();
     }
