@@ -54,7 +54,7 @@ def write_corpus(folder: Path, n: int) -> None:
 
 
 def test_sigkill_mid_ingest_leaves_a_consistent_store_that_a_rerun_completes(tmp_path: Path) -> None:
-    corpus, db, n = tmp_path / "corpus", tmp_path / "k.db", 600
+    corpus, db, n = tmp_path / "corpus", tmp_path / "k.db", 300
     write_corpus(corpus, n)
     process = storylines_cli("ingest", "--db", str(db), "--batch-size", "4", str(corpus), comparer=DOUBLE)
     deadline = time.monotonic() + 40

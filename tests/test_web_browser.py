@@ -127,9 +127,10 @@ def test_live_refresh_shows_hostile_article_as_text(server: str, page) -> None:
     card.wait_for(timeout=20_000)  # the page polls every 5 s and re-renders by itself
     assert card.inner_text() == XSS_TITLE
     card.click()
-    page.locator("details.article summary").first.click()
-    page.wait_for_selector(".article-body pre")
-    assert XSS_TEXT in page.inner_text(".article-body")
+    hostile = page.locator("details.article", has_text="<script>")
+    hostile.locator("summary").click()
+    hostile.locator(".article-body pre").first.wait_for()
+    assert XSS_TEXT in hostile.locator(".article-body").inner_text()
     assert page.locator("details.article a[href^='javascript']").count() == 0
 
     page.fill("#search-input", "bakery pwned")

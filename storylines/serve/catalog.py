@@ -127,18 +127,44 @@ def storyline_summary(store: Store, storyline_id: int) -> StorylineSummary | Non
     return build_entry(record.id, record.size, store.events_of_storyline(record.id)).summary
 
 
-def _matches(entry: _Entry, filters: Filters) -> bool:
-    summary = entry.summary
-    if filters.lang and filters.lang not in summary.languages:
+def _in_time(summary: StorylineSummary, since: str | None, until: str | None) -> bool:
+    """Overlap of [start, end] with [since, until]; undated storylines never match a time filter."""
+    if since and not (summary.end and summary.end >= since):
         return False
-    if filters.entity and filters.entity.casefold() not in entry.entity_keys | entry.place_keys:
-        return False
-    if filters.place and filters.place.casefold() not in entry.place_keys:
-        return False
-    # Overlap of [start, end] with [since, until]; undated storylines never match a time filter.
-    if filters.since and not (summary.end and summary.end >= filters.since):
-        return False
-    return not (filters.until and not (summary.start and summary.start <= filters.until))
+    return not (until and not (summary.start and summary.start <= until))
+
+
+class _Indexes:
+    """Storyline ids by language, entity and place, so a filtered page never scans every storyline."""
+
+    def __init__(self, entries: dict[int, _Entry], order: list[int]):
+        self.order = order
+        self.rank = {storyline_id: rank for rank, storyline_id in enumerate(order)}
+        self.by_lang: dict[str, set[int]] = {}
+        self.by_entity: dict[str, set[int]] = {}
+        self.by_place: dict[str, set[int]] = {}
+        for storyline_id, entry in entries.items():
+            for lang in entry.summary.languages:
+                self.by_lang.setdefault(lang, set()).add(storyline_id)
+            for key in entry.entity_keys | entry.place_keys:
+                self.by_entity.setdefault(key, set()).add(storyline_id)
+            for key in entry.place_keys:
+                self.by_place.setdefault(key, set()).add(storyline_id)
+
+    def select(self, filters: Filters) -> list[int]:
+        """Matching ids by language, entity and place, largest storyline first."""
+        wanted = [
+            index.get(value.casefold() if index is not self.by_lang else value, set())
+            for index, value in (
+                (self.by_lang, filters.lang),
+                (self.by_entity, filters.entity),
+                (self.by_place, filters.place),
+            )
+            if value
+        ]
+        if not wanted:
+            return self.order
+        return sorted(set.intersection(*wanted), key=self.rank.__getitem__)
 
 
 def article_summary(stored: StoredArticle) -> ArticleSummary:
@@ -179,8 +205,7 @@ class Catalog:
     def __init__(self, store: Store, ttl: float = 1.0):
         self.store = store
         self.ttl = ttl
-        self._entries: dict[int, _Entry] = {}
-        self._order: list[int] = []  # largest first, as the store lists them
+        self._snapshot: tuple[dict[int, _Entry], _Indexes] = ({}, _Indexes({}, []))  # swapped whole
         self._version = ""
         self.counts: StoreCounts | None = None  # as of the last refresh
         self._checked_at = 0.0
@@ -204,29 +229,33 @@ class Catalog:
             if version == self._version:
                 return
             records = self.store.list_storylines(limit=ALL)
+            entries_before = self._snapshot[0]
             entries = {
-                record.id: self._entries[record.id]
-                if record.id in self._entries and self._entries[record.id].size == record.size
+                record.id: entries_before[record.id]
+                if record.id in entries_before and entries_before[record.id].size == record.size
                 else build_entry(record.id, record.size, self.store.events_of_storyline(record.id))
                 for record in records
             }
-            self._entries, self._order, self._version = entries, [r.id for r in records], version
+            self._snapshot = (entries, _Indexes(entries, [r.id for r in records]))  # largest first
+            self._version = version
 
     def storylines(self, filters: Filters, limit: int, offset: int) -> tuple[list[StorylineSummary], int]:
         """One page of matching storylines (largest first) and how many match in all."""
         self.refresh()
-        entries, order = self._entries, self._order
-        matching = [entries[i].summary for i in order if _matches(entries[i], filters)]
-        return matching[offset : offset + limit], len(matching)
+        entries, indexes = self._snapshot
+        ids = indexes.select(filters)
+        if filters.since or filters.until:
+            ids = [i for i in ids if _in_time(entries[i].summary, filters.since, filters.until)]
+        return [entries[i].summary for i in ids[offset : offset + limit]], len(ids)
 
     def summary(self, storyline_id: int) -> StorylineSummary | None:
         self.refresh()
-        entry = self._entries.get(storyline_id)
+        entry = self._snapshot[0].get(storyline_id)
         return entry.summary if entry else None
 
     def storyline(self, storyline_id: int) -> StorylineDetail | None:
         self.refresh()
-        entry = self._entries.get(storyline_id)
+        entry = self._snapshot[0].get(storyline_id)
         if entry is None:
             return None
         return StorylineDetail(**entry.summary.model_dump(), events=entry.events, entities=entry.entities)
@@ -235,7 +264,7 @@ class Catalog:
         self, storyline_id: int, lang: str | None, limit: int, offset: int
     ) -> tuple[list[ArticleSummary], int] | None:
         """Articles of a storyline in event-timeline order, optionally of one language."""
-        entry = self._entries.get(storyline_id)
+        entry = self._snapshot[0].get(storyline_id)
         if entry is None:
             return None
         articles = [

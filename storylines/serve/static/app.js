@@ -1,6 +1,6 @@
 // The storylines web page: plain DOM, no framework, nothing loaded from elsewhere.
 // Every piece of article data is untrusted: it only ever reaches the page through text nodes
-// (el() below) or setAttribute on non-script attributes, never through innerHTML.
+// (el() below) or setAttribute on non-script attributes, never through an HTML parser.
 "use strict";
 
 const PAGE_SIZE = 20;
