@@ -3,7 +3,8 @@
 Synthetic 384-d vectors drawn around random event centres (cosine ≈ 0.8 inside an event, ≈ 0
 across) and the tests' cosine comparer stand in for the model, so what is timed is the
 clusterer itself: ANN search, ``candidates`` comparisons and one SQLite transaction per article
-(embedding excluded).  Between checkpoints the store is filled in bulk (many articles per
+(embedding excluded); "decide" (search + compare) and "store" (transaction + index insert)
+are the mean split of that time.  Between checkpoints the store is filled in bulk (many articles per
 transaction, the index grown in batches), because placing a million articles one by one would
 take about half an hour here; at each checkpoint ``--measure`` new articles — half of them
 continuing existing events, half starting new ones — are placed one at a time through
@@ -106,7 +107,8 @@ def main() -> None:
         data = Synthetic()
         base_rss = rss_mb()
         print(
-            f"{'articles':>9} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'index B/art':>11} "
+            f"{'articles':>9} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'decide ms':>9} {'store ms':>8} "
+            f"{'index B/art':>11} "
             f"{'RSS MB':>7} {'RSS-start MB':>12} {'fill s':>7}",
             flush=True,
         )
@@ -114,10 +116,15 @@ def main() -> None:
             started = time.perf_counter()
             bulk_fill(store, index, data, size)
             filled = time.perf_counter() - started
+            before = dict(clusterer.timings)
             latencies = measure(clusterer, data, args.measure)
+            decide, write = (
+                1000 * (clusterer.timings[stage] - before.get(stage, 0)) / args.measure
+                for stage in ("cluster", "store")
+            )
             print(
                 f"{store.counts().articles:>9} {np.percentile(latencies, 50):>7.2f} "
-                f"{np.percentile(latencies, 99):>7.2f} {latencies.max():>7.1f} "
+                f"{np.percentile(latencies, 99):>7.2f} {latencies.max():>7.1f} {decide:>9.2f} {write:>8.2f} "
                 f"{index.nbytes() / index.ntotal:>11.0f} {rss_mb():>7.0f} {rss_mb() - base_rss:>12.0f} "
                 f"{filled:>7.0f}",
                 flush=True,

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_compare.py [--docs 64] [--pairs 2000]
 
-Prints p50/p99 milliseconds of ``compare`` (with and without evidence) and of
+Prints p50/p99 milliseconds of ``compare`` and of
 ``compare_many`` per candidate, then docs/s and tokens/s of embedding the model's view
 with the cache bypassed (a fresh temporary cache).
 """
@@ -53,21 +53,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         comparer = StoryComparer(embedder=CachedEmbedder(inner, EmbeddingCache(Path(tmp) / "e.sqlite")))
         view = VIEWS[comparer.model.view]
-        tokens = sum(inner.count_tokens(p) for a in articles for p in view(article_text(a), inner.count_tokens))
+        tokens = sum(
+            inner.count_tokens(p) for a in articles for p in view(article_text(a), inner.count_tokens)
+        )
         started = time.perf_counter()
         reps = comparer.represent_many(articles)
         elapsed = time.perf_counter() - started
-    print(f"embedding view {comparer.model.view}: {len(articles)} docs, {tokens / len(articles):.0f} tokens/doc, "
-          f"{len(articles) / elapsed:.1f} docs/s, {tokens / elapsed:.0f} tokens/s (represent_many, uncached)")
+    print(
+        f"embedding view {comparer.model.view}: {len(articles)} docs, {tokens / len(articles):.0f} tok/doc, "
+        f"{len(articles) / elapsed:.1f} docs/s, {tokens / elapsed:.0f} tokens/s (represent_many, uncached)"
+    )
     rng = np.random.default_rng(0)
     pairs = [tuple(rng.choice(len(reps), 2, replace=False)) for _ in range(args.pairs)]
-    for evidence in (False, True):
-        timings = []
-        for i, j in pairs:
-            started = time.perf_counter()
-            comparer.compare(reps[i], reps[j], evidence=evidence)
-            timings.append(time.perf_counter() - started)
-        print(f"compare(evidence={evidence}): {percentiles(timings)}")
+    timings = []
+    for i, j in pairs:
+        started = time.perf_counter()
+        comparer.compare(reps[i], reps[j])
+        timings.append(time.perf_counter() - started)
+    print(f"compare (cheap evidence): {percentiles(timings)}")
     timings = []
     for i, _ in pairs[: args.pairs // 10]:
         candidates = [reps[k] for k in rng.choice(len(reps), 10, replace=False)]

@@ -17,9 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import RidgeCV
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import SplineTransformer
 
 from storylines.compare.comparer import StoryComparer
 from storylines.compare.evaluate import (
@@ -38,16 +41,26 @@ from storylines.embed import default_embedder
 
 DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared/data/semeval2022-task8/pairs.csv"
 PACKAGE_MODEL = Path(__file__).resolve().parents[1] / "storylines/compare" / MODEL_FILE
-DEFAULT_VIEW = "sents96"
+DEFAULT_VIEW = "head96"
 SAME_STORY_GOLD = 2.0  # gold Overall at or below this counts as "same story"
 FOLDS = 5
 
 
-def make_regressor() -> HistGradientBoostingRegressor:
-    return HistGradientBoostingRegressor(
-        max_iter=300, learning_rate=0.04, max_leaf_nodes=15, min_samples_leaf=20, l2_regularization=1.0,
-        random_state=0,
+def make_regressor() -> Pipeline:
+    """Ridge on cubic splines of each feature; missing values imputed and flagged.
+
+    In 5-fold CV it matched gradient boosting + ridge averaged (0.762 vs 0.759 Pearson on
+    head96) while predicting all targets in one call; boosting's per-call cost was ~4 ms.
+    """
+    return make_pipeline(
+        SimpleImputer(strategy="median", add_indicator=True),
+        SplineTransformer(n_knots=4, degree=3),
+        RidgeCV(alphas=np.logspace(-2, 3, 12), alpha_per_target=True),
     )
+
+
+def gold_matrix(frame: pd.DataFrame) -> np.ndarray:
+    return frame[list(GOLD_COLUMNS.values())].to_numpy()
 
 
 def load(csv: Path, view: str, enrich: bool) -> PairData:
@@ -56,12 +69,12 @@ def load(csv: Path, view: str, enrich: bool) -> PairData:
 
 def cross_validate(data: PairData) -> dict[str, np.ndarray]:
     """Out-of-fold predictions for every target, folds grouped by base pair id."""
-    predictions = {target: np.zeros(len(data.frame)) for target in GOLD_COLUMNS}
+    gold = gold_matrix(data.frame)
+    predicted = np.zeros_like(gold)
     for train, test in GroupKFold(n_splits=FOLDS).split(data.features, groups=data.frame.base_id):
-        for target, column in GOLD_COLUMNS.items():
-            model = make_regressor().fit(data.features[train], data.frame[column].to_numpy()[train])
-            predictions[target][test] = np.clip(model.predict(data.features[test]), 1, 4)
-    return predictions
+        model = make_regressor().fit(data.features[train], gold[train])
+        predicted[test] = np.clip(model.predict(data.features[test]), 1, 4)
+    return {target: predicted[:, column] for column, target in enumerate(GOLD_COLUMNS)}
 
 
 def print_table(data: PairData, predictions: dict[str, np.ndarray], cosine: np.ndarray) -> dict:
@@ -69,11 +82,19 @@ def print_table(data: PairData, predictions: dict[str, np.ndarray], cosine: np.n
     frame = data.frame
     model_by_pair = pearson_by_pair(frame, predictions["overall"])
     cosine_by_pair = pearson_by_pair(frame, -cosine)
-    rows = {"overall": (len(frame), pearson(predictions["overall"], frame.Overall.to_numpy()),
-                        pearson(-cosine, frame.Overall.to_numpy()))}
+    rows = {
+        "overall": (
+            len(frame),
+            pearson(predictions["overall"], frame.Overall.to_numpy()),
+            pearson(-cosine, frame.Overall.to_numpy()),
+        )
+    }
     rows |= {lp: (v["n"], v["pearson"], cosine_by_pair[lp]["pearson"]) for lp, v in model_by_pair.items()}
     cosine_dims = pearson_by_dimension(frame, dict.fromkeys(GOLD_COLUMNS, -cosine))
-    rows |= {f"dim:{d}": (len(frame), r, cosine_dims[d]) for d, r in pearson_by_dimension(frame, predictions).items()}
+    rows |= {
+        f"dim:{d}": (len(frame), r, cosine_dims[d])
+        for d, r in pearson_by_dimension(frame, predictions).items()
+    }
     print(f"{'':18}{'n':>6}{'model':>8}{'-cosine':>9}")
     for name, (n, model_r, cosine_r) in rows.items():
         print(f"{name:18}{n:>6}{model_r:>8.3f}{cosine_r:>9.3f}")
@@ -106,21 +127,24 @@ def translation_pairs(frame: pd.DataFrame) -> list[tuple[str, str]]:
 
 
 def near_duplicate_limits(data: PairData) -> tuple[dict[str, float], dict[str, float]]:
-    """Limits that flag 95% of translation pairs, and how often labelled pairs get flagged."""
+    """Cosine limit that flags at most 1% of different-story pairs; report how many translations pass."""
     pairs = translation_pairs(data.frame)
     rows = np.vstack([pair_features(data.reps[a], data.reps[b]) for a, b in pairs])
     column = FEATURE_NAMES.index
+    gold = data.frame.Overall.to_numpy()
+    different = data.features[gold > SAME_STORY_GOLD]
     limits = {
-        "cos_doc": float(np.quantile(rows[:, column("cos_doc")], 0.05)),
-        "sent_best_mean": float(np.quantile(rows[:, column("sent_best_mean")], 0.05)),
+        "cos_doc": float(np.quantile(different[:, column("cos_doc")], 0.99)),
+        "names_jaccard": float(np.nanquantile(rows[:, column("names_jaccard")], 0.05)),
         "minhash": 0.5,
     }
-    judge = CompareModel("", "", FEATURE_NAMES, {}, 0.0, limits)
+    judge = CompareModel("", "", FEATURE_NAMES, None, list(GOLD_COLUMNS), 0.0, limits)
 
     def flagged(feature_rows: np.ndarray) -> float:
-        return float(np.mean([judge.is_near_duplicate(dict(zip(FEATURE_NAMES, r, strict=True))) for r in feature_rows]))
+        return float(
+            np.mean([judge.is_near_duplicate(dict(zip(FEATURE_NAMES, r, strict=True))) for r in feature_rows])
+        )
 
-    gold = data.frame.Overall.to_numpy()
     rates = {
         "translations": len(pairs),
         "translations_flagged": flagged(rows),
@@ -136,7 +160,7 @@ def measure_views(csv: Path, views: list[str], enrich: bool) -> None:
     print(f"{'view':12}{'tokens/doc':>11}{'-cos r':>9}{'model r':>9}")
     for view in views:
         data = load(csv, view, enrich)
-        tokens = np.mean([sum(embedder.count_tokens(p) for p in rep.sentences) for rep in data.reps.values()])
+        tokens = np.mean([sum(embedder.count_tokens(p) for p in rep.passages) for rep in data.reps.values()])
         gold = data.frame.Overall.to_numpy()
         cos_r = pearson(-data.features[:, FEATURE_NAMES.index("cos_doc")], gold)
         model_r = pearson(cross_validate(data)["overall"], gold)
@@ -144,12 +168,19 @@ def measure_views(csv: Path, views: list[str], enrich: bool) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
     parser.add_argument("--view", default=DEFAULT_VIEW, choices=sorted(VIEWS))
     parser.add_argument("--cv", action="store_true", help="print the 5-fold CV table")
     parser.add_argument("--views", nargs="*", help="measure these views (all when none given)")
-    parser.add_argument("--save", action="store_true", help="also fit on all pairs and write the package model")
+    parser.add_argument(
+        "--save", action="store_true", help="also fit on all pairs and write the package model"
+    )
+    parser.add_argument(
+        "--baseline-view", default="full", choices=sorted(VIEWS), help="text for the -cosine column"
+    )
     parser.add_argument("--no-enrich", action="store_true", help="skip entity/date extraction")
     parser.add_argument("--out", type=Path, default=PACKAGE_MODEL)
     args = parser.parse_args()
@@ -163,20 +194,28 @@ def main() -> None:
     data = load(args.csv, args.view, enrich)
     print(f"{len(data.frame)} pairs, view {args.view}, represented in {time.perf_counter() - started:.0f} s")
     predictions = cross_validate(data)
-    cosine = load(args.csv, "full", enrich=False).features[:, FEATURE_NAMES.index("cos_doc")]
+    cosine = load(args.csv, args.baseline_view, enrich=False).features[:, FEATURE_NAMES.index("cos_doc")]
+    print(f"-cosine baseline: view {args.baseline_view}")
     table = print_table(data, predictions, cosine)
     threshold, f1 = choose_threshold(predictions["overall"], data.frame.Overall.to_numpy())
     limits, rates = near_duplicate_limits(data)
-    print(f"same_story: predicted overall <= {threshold} (CV F1 {f1:.3f} vs gold Overall <= {SAME_STORY_GOLD})")
+    print(
+        f"same_story: predicted overall <= {threshold} (CV F1 {f1:.3f} vs gold Overall <= {SAME_STORY_GOLD})"
+    )
     print(f"near_duplicate limits {limits}: {rates}")
     if args.save:
-        regressors = {
-            target: make_regressor().fit(data.features, data.frame[column].to_numpy())
-            for target, column in GOLD_COLUMNS.items()
+        regressor = make_regressor().fit(data.features, gold_matrix(data.frame))
+        report = {
+            "cv_pearson": table,
+            "same_story_cv_f1": f1,
+            "near_duplicate": rates,
+            "pairs": len(data.frame),
         }
-        report = {"cv_pearson": table, "same_story_cv_f1": f1, "near_duplicate": rates, "pairs": len(data.frame)}
         embedder_id = default_embedder().model_id
-        CompareModel(args.view, embedder_id, FEATURE_NAMES, regressors, threshold, limits, report).save(args.out)
+        model = CompareModel(
+            args.view, embedder_id, FEATURE_NAMES, regressor, list(GOLD_COLUMNS), threshold, limits, report
+        )
+        model.save(args.out)
         print(f"saved {args.out} ({args.out.stat().st_size / 1e3:.0f} kB)")
 
 

@@ -26,9 +26,10 @@ def test_pairwise_f1_counts_pairs() -> None:
 
 
 def write_jsonl(path: Path) -> Path:
+    call = "kremlin phone call syria ceasefire"
     rows = [
-        ("s1", "en", "2016-07-06", "Putin and Obama discuss Syria", "kremlin phone call syria ceasefire", "call"),
-        ("s2", "en", "2016-07-06", "Putin Obama Syria call", "kremlin phone call syria ceasefire coordination", "call"),
+        ("s1", "en", "2016-07-06", "Putin and Obama discuss Syria", call, "call"),
+        ("s2", "en", "2016-07-06", "Putin Obama Syria call", f"{call} coordination", "call"),
         ("d1", "fr", "2016-07-07", "Cheese prices fall", "dairy farmers normandy protest margins", "cheese"),
     ]
     keys = ["id", "lang", "time", "title", "text", "cluster_id"]

@@ -96,7 +96,10 @@ def test_split_sentences_handles_latin_and_cjk():
     ]
 
 
-@given(st.lists(st.sampled_from(["news", "Putin", "call", "Syria.", "2016"]), max_size=60), st.integers(1, 30))
+WORDS = st.sampled_from(["news", "Putin", "call", "Syria.", "2016"])
+
+
+@given(st.lists(WORDS, max_size=60), st.integers(1, 30))
 def test_truncation_keeps_prefix_and_suffix_within_budget(tokens, budget):
     text = " ".join(tokens)
     head = truncate_to_tokens(text, budget, words)

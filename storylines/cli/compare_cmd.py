@@ -77,19 +77,28 @@ def compare(
     articles = _enrich([read_side("A", a), read_side("B", b)])
     comparer = load_comparer()
     rep_a, rep_b = comparer.represent_many(articles)
-    result = asdict(comparer.compare(rep_a, rep_b, evidence=True))
+    result = asdict(comparer.compare(rep_a, rep_b, detail=True))
     typer.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json else _verdict_text(result))
 
 
 @eval_app.command("pairs")
 def eval_pairs(
-    csv: Annotated[Path, typer.Argument(help="SemEval-2022 Task 8 CSV: text1, text2, Overall[, dimensions, lang1, lang2].")],
+    csv: Annotated[
+        Path,
+        typer.Argument(help="SemEval-2022 Task 8 CSV: text1, text2, Overall[, dimensions, lang1, lang2]."),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     limit: Annotated[int | None, typer.Option(help="Use only the first N pairs.")] = None,
 ) -> None:
     """Pearson r of the committed model against human scores."""
     from storylines.compare import load_comparer
-    from storylines.compare.evaluate import featurize_pairs, pearson, pearson_by_dimension, pearson_by_pair, read_pairs
+    from storylines.compare.evaluate import (
+        featurize_pairs,
+        pearson,
+        pearson_by_dimension,
+        pearson_by_pair,
+        read_pairs,
+    )
 
     if not csv.is_file():
         raise _fail(f"no such file: {csv}")

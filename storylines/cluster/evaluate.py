@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from storylines.article import Article
+from storylines.cluster.online import ClusterSettings, OnlineStoryClusterer
 
 Level = Literal["event", "storyline"]
 
@@ -105,10 +106,11 @@ def score(items: Sequence[LabelledItem], predicted: Sequence[Any]) -> dict[str, 
     }
 
 
-def evaluate_clusters(path: str | Path, level: Level = "event") -> dict[str, Any]:
+def evaluate_clusters(
+    path: str | Path, level: Level = "event", settings: ClusterSettings | None = None
+) -> dict[str, Any]:
     """Ingest the file in time order (undated last) into a temporary store and score the clusters."""
     from storylines.cluster.feed import configured_comparer, feed
-    from storylines.cluster.online import OnlineStoryClusterer
     from storylines.pipeline import default_pipeline
     from storylines.store import open_store
 
@@ -116,7 +118,7 @@ def evaluate_clusters(path: str | Path, level: Level = "event") -> dict[str, Any
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         store = open_store(Path(folder) / "eval.db")
-        clusterer = OnlineStoryClusterer(configured_comparer(), store)
+        clusterer = OnlineStoryClusterer(configured_comparer(), store, settings)
         feed([item.article for item in items], clusterer, default_pipeline())
         stored = [store.get_article(item.article.id) for item in items]
         predicted = [s.event_id if level == "event" else s.storyline_id for s in stored if s]

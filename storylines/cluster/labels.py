@@ -2,8 +2,9 @@
 
 An event's ``stats`` (a JSON-able dict stored with it) count languages, sources, entities and
 places, track the first and last day, and keep for each language the title of the article
-that fitted the event best when it arrived (cosine to the centroid of the earlier reports).  Merging two events adds their counters, and
-a storyline's label is the merge of its events' stats, so no label ever re-reads articles.
+that fitted the event best when it arrived (cosine to the centroid of the earlier reports).
+Merging two events adds their counters, and a storyline's label is the merge of its events'
+stats, so no label ever re-reads articles.
 """
 
 from __future__ import annotations

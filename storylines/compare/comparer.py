@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from storylines.article import Article
-from storylines.compare.features import FEATURE_NAMES, pair_features, sentence_similarities
+from storylines.compare.features import FEATURE_NAMES, pair_features
 from storylines.compare.lexical import minhash_signature, name_keys, numbers
 from storylines.compare.model import CompareModel
 from storylines.compare.representation import ArticleRepresentation
@@ -57,7 +57,7 @@ class StoryComparer:
         return self.embedder.dim
 
     def represent_many(self, articles: list[Article]) -> list[ArticleRepresentation]:
-        """One batched embedding call for all lead sentences of all articles."""
+        """One batched embedding call for the passages of all articles."""
         view = VIEWS[self.view]
         texts = [article_text(article) for article in articles]
         pieces = [view(text, self.embedder.count_tokens) for text in texts]
@@ -79,8 +79,8 @@ class StoryComparer:
         return ArticleRepresentation(
             article_id=article.id,
             vector=vector,
-            sentence_vectors=rows.astype(np.float32),
-            sentences=pieces,
+            passage_vectors=rows.astype(np.float32),
+            passages=pieces,
             minhash=minhash_signature(text),
             name_keys=name_keys(text),
             numbers=numbers(text),
@@ -96,12 +96,29 @@ class StoryComparer:
     def representation_from_bytes(self, blob: bytes) -> ArticleRepresentation:
         return ArticleRepresentation.from_bytes(blob)
 
-    def compare(self, a: ArticleRepresentation, b: ArticleRepresentation, evidence: bool = True) -> Comparison:
-        return self.compare_many(a, [b], evidence=evidence)[0]
+    def compare(self, a: ArticleRepresentation, b: ArticleRepresentation, detail: bool = False) -> Comparison:
+        """Verdict with cheap evidence; ``detail`` adds aligned sentence pairs (embeds sentences)."""
+        result = self.compare_many(a, [b])[0]
+        if detail:
+            result.evidence["sentence_pairs"] = self.align_sentences(a, b)
+        return result
 
-    def compare_many(
-        self, a: ArticleRepresentation, others: list[ArticleRepresentation], evidence: bool = False
-    ) -> list[Comparison]:
+    def align_sentences(self, a: ArticleRepresentation, b: ArticleRepresentation) -> list[dict[str, Any]]:
+        """The best-matching lead sentence pairs, each sentence embedded on its own (cached)."""
+        view = VIEWS["sents96"]
+        sentences_a = view(" ".join(a.passages), self.embedder.count_tokens)
+        sentences_b = view(" ".join(b.passages), self.embedder.count_tokens)
+        vectors = self.embedder.embed_passages([*sentences_a, *sentences_b])
+        sims = vectors[: len(sentences_a)] @ vectors[len(sentences_a) :].T
+        pairs = []
+        for flat_index in np.argsort(sims, axis=None)[::-1][:EVIDENCE_SENTENCE_PAIRS]:
+            i, j = np.unravel_index(flat_index, sims.shape)
+            pairs.append(
+                {"a": sentences_a[i], "b": sentences_b[j], "similarity": round(float(sims[i, j]), 3)}
+            )
+        return pairs
+
+    def compare_many(self, a: ArticleRepresentation, others: list[ArticleRepresentation]) -> list[Comparison]:
         """Judge ``a`` against many candidates with one model call (what the clusterer needs)."""
         if not others:
             return []
@@ -114,28 +131,23 @@ class StoryComparer:
             results.append(
                 Comparison(
                     overall=round(overall, 3),
-                    dimensions={dim: round(float(scores[dim][index]), 3) for dim in scores if dim != "overall"},
+                    dimensions={
+                        dim: round(float(scores[dim][index]), 3) for dim in scores if dim != "overall"
+                    },
                     same_story=overall <= self.model.same_story_threshold,
                     near_duplicate=self.model.is_near_duplicate(features),
-                    evidence=explain(a, b, features) if evidence else {},
+                    evidence=explain(a, b, features),
                 )
             )
         return results
 
 
 def explain(a: ArticleRepresentation, b: ArticleRepresentation, features: dict[str, float]) -> dict[str, Any]:
-    """Shared entities and the best-aligned sentence pairs, for people to check the verdict."""
+    """What both reports share, from fields already in the representations (cheap)."""
     shared = sorted(set(a.entities) & set(b.entities))
-    sims = sentence_similarities(a, b)
-    pairs = []
-    if sims.size:
-        for flat_index in np.argsort(sims, axis=None)[::-1][:EVIDENCE_SENTENCE_PAIRS]:
-            i, j = np.unravel_index(flat_index, sims.shape)
-            pairs.append({"a": a.sentences[i], "b": b.sentences[j], "similarity": round(float(sims[i, j]), 3)})
     return {
         "shared_entities": [a.entity_names.get(eid, eid) for eid in shared],
         "shared_names": sorted(set(a.name_keys) & set(b.name_keys)),
         "shared_numbers": sorted(set(a.numbers) & set(b.numbers)),
-        "sentence_pairs": pairs,
         "features": {name: None if np.isnan(value) else round(value, 4) for name, value in features.items()},
     }

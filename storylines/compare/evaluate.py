@@ -62,12 +62,18 @@ def enrich_cached(articles: list[Article], enricher: Callable[[Article], Article
     with cache_path.open("a") as out:
         for article in articles:
             if article.id not in cached:
-                enriched = enricher(Article(source=article.source, title=article.title, raw_text=article.raw_text))
+                enriched = enricher(
+                    Article(source=article.source, title=article.title, raw_text=article.raw_text)
+                )
                 cached[article.id] = {**enriched.to_dict(), "id": article.id}
                 out.write(json.dumps(cached[article.id], ensure_ascii=False) + "\n")
             done = Article.from_dict(cached[article.id])
             article.lang = done.lang or article.lang
-            article.entities, article.event_dates, article.published = done.entities, done.event_dates, done.published
+            article.entities, article.event_dates, article.published = (
+                done.entities,
+                done.event_dates,
+                done.published,
+            )
 
 
 def default_enricher() -> Callable[[Article], Article] | None:
@@ -77,7 +83,10 @@ def default_enricher() -> Callable[[Article], Article] | None:
 
         return default_pipeline()
     except ImportError as error:
-        print(f"note: enrich pipeline unavailable ({error}); entity and date features stay empty", file=sys.stderr)
+        print(
+            f"note: enrich pipeline unavailable ({error}); entity and date features stay empty",
+            file=sys.stderr,
+        )
         return None
 
 
@@ -89,10 +98,15 @@ def featurize_pairs(frame: pd.DataFrame, comparer: StoryComparer, enrich: bool =
     if enricher:
         enrich_cached(list(articles.values()), enricher)
     if "lang1" in frame:
-        for text, lang in [*zip(frame.text1, frame.lang1, strict=True), *zip(frame.text2, frame.lang2, strict=True)]:
+        for text, lang in [
+            *zip(frame.text1, frame.lang1, strict=True),
+            *zip(frame.text2, frame.lang2, strict=True),
+        ]:
             articles[text].lang = articles[text].lang or lang
     reps = dict(zip(texts, comparer.represent_many([articles[t] for t in texts]), strict=True))
-    features = np.vstack([pair_features(reps[a], reps[b]) for a, b in zip(frame.text1, frame.text2, strict=True)])
+    features = np.vstack(
+        [pair_features(reps[a], reps[b]) for a, b in zip(frame.text1, frame.text2, strict=True)]
+    )
     return PairData(frame, features, reps)
 
 
@@ -103,7 +117,9 @@ def pearson(predicted: np.ndarray, gold: np.ndarray) -> float:
     return float(pearsonr(predicted, gold).statistic)
 
 
-def pearson_by_pair(frame: pd.DataFrame, predicted: np.ndarray, min_pairs: int = MIN_PAIRS_PER_LANGUAGE_PAIR) -> dict:
+def pearson_by_pair(
+    frame: pd.DataFrame, predicted: np.ndarray, min_pairs: int = MIN_PAIRS_PER_LANGUAGE_PAIR
+) -> dict:
     """Overall Pearson per language pair with at least ``min_pairs`` pairs."""
     gold = frame.Overall.to_numpy()
     return {

@@ -11,9 +11,7 @@ from storylines.compare.representation import ArticleRepresentation
 
 FEATURE_NAMES = [
     "cos_doc",
-    "sent_max",
-    "sent_best_mean",
-    "sent_first",
+    "passage_best_mean",
     "minhash",
     "numbers_jaccard",
     "numbers_shared",
@@ -37,9 +35,16 @@ def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / union if union else float("nan")
 
 
-def sentence_similarities(a: ArticleRepresentation, b: ArticleRepresentation) -> np.ndarray:
-    """Cosine of every lead sentence of ``a`` against every lead sentence of ``b``."""
-    return a.sentence_vectors @ b.sentence_vectors.T
+def passage_similarities(a: ArticleRepresentation, b: ArticleRepresentation) -> np.ndarray:
+    """Cosine of every embedded passage of ``a`` against every one of ``b``."""
+    return a.passage_vectors @ b.passage_vectors.T
+
+
+def best_match_mean(sims: np.ndarray) -> float:
+    """How well each side's passages find a partner on the other side, averaged both ways."""
+    if not sims.size:
+        return float("nan")
+    return float((sims.max(axis=1).mean() + sims.max(axis=0).mean()) / 2)
 
 
 def _days(value: str | None) -> date | None:
@@ -66,16 +71,12 @@ def _entities_of(rep: ArticleRepresentation, kind: str | None) -> set[str]:
 
 def pair_features(a: ArticleRepresentation, b: ArticleRepresentation) -> np.ndarray:
     """One row of :data:`FEATURE_NAMES`, symmetric in ``a`` and ``b``."""
-    sims = sentence_similarities(a, b)
-    has_sentences = sims.size > 0
     names_a, names_b = set(a.name_keys), set(b.name_keys)
     numbers_a, numbers_b = set(a.numbers), set(b.numbers)
     lengths = sorted([max(a.length, 1), max(b.length, 1)])
     row = [
         float(a.vector @ b.vector),
-        float(sims.max()) if has_sentences else float("nan"),
-        float((sims.max(axis=1).mean() + sims.max(axis=0).mean()) / 2) if has_sentences else float("nan"),
-        float(sims[0, 0]) if has_sentences else float("nan"),
+        best_match_mean(passage_similarities(a, b)),
         minhash_similarity(a.minhash, b.minhash),
         jaccard(numbers_a, numbers_b),
         float(len(numbers_a & numbers_b)),

@@ -17,8 +17,8 @@ class ArticleRepresentation:
 
     article_id: str
     vector: np.ndarray  # L2-normalised float32 document vector for ANN candidate search
-    sentence_vectors: np.ndarray  # (n_sentences, dim) float32, one row per embedded lead sentence
-    sentences: list[str]
+    passage_vectors: np.ndarray  # (n_passages, dim) float32: one row per embedded text of the view
+    passages: list[str]
     minhash: np.ndarray  # uint32 MinHash signature of character shingles
     name_keys: list[str] = field(default_factory=list)  # transliterated capitalised words
     numbers: list[str] = field(default_factory=list)
@@ -31,13 +31,13 @@ class ArticleRepresentation:
     length: int = 0
 
     def to_bytes(self) -> bytes:
-        """JSON header, then float32 doc vector, float16 sentence vectors, uint32 MinHash."""
+        """JSON header, then float32 doc vector, float16 passage vectors, uint32 MinHash."""
         meta = {
             "article_id": self.article_id,
             "dim": int(self.vector.shape[0]),
-            "n_sentences": int(self.sentence_vectors.shape[0]),
+            "n_passages": int(self.passage_vectors.shape[0]),
             "n_minhash": int(self.minhash.shape[0]),
-            "sentences": self.sentences,
+            "passages": self.passages,
             "name_keys": self.name_keys,
             "numbers": self.numbers,
             "entities": self.entities,
@@ -54,7 +54,7 @@ class ArticleRepresentation:
                 _HEADER.pack(len(header)),
                 header,
                 self.vector.astype("<f4").tobytes(),
-                self.sentence_vectors.astype("<f2").tobytes(),
+                self.passage_vectors.astype("<f2").tobytes(),
                 self.minhash.astype("<u4").tobytes(),
             ]
         )
@@ -63,16 +63,16 @@ class ArticleRepresentation:
     def from_bytes(cls, blob: bytes) -> ArticleRepresentation:
         (size,) = _HEADER.unpack_from(blob)
         meta = json.loads(blob[_HEADER.size : _HEADER.size + size])
-        dim, n_sentences, n_minhash = meta.pop("dim"), meta.pop("n_sentences"), meta.pop("n_minhash")
+        dim, n_passages, n_minhash = meta.pop("dim"), meta.pop("n_passages"), meta.pop("n_minhash")
         offset = _HEADER.size + size
         vector = np.frombuffer(blob, "<f4", dim, offset).astype(np.float32)
         offset += 4 * dim
-        sentence_vectors = np.frombuffer(blob, "<f2", n_sentences * dim, offset).astype(np.float32)
-        offset += 2 * n_sentences * dim
+        passage_vectors = np.frombuffer(blob, "<f2", n_passages * dim, offset).astype(np.float32)
+        offset += 2 * n_passages * dim
         minhash = np.frombuffer(blob, "<u4", n_minhash, offset).astype(np.uint32)
         return cls(
             vector=vector,
-            sentence_vectors=sentence_vectors.reshape(n_sentences, dim),
+            passage_vectors=passage_vectors.reshape(n_passages, dim),
             minhash=minhash,
             **meta,
         )

@@ -36,7 +36,7 @@ def head_and_tail(head_tokens: int, tail_tokens: int) -> View:
         start = truncate_to_tokens(flat, head_tokens, count)
         if len(start) == len(flat):
             return [flat]
-        return [f"{start} … {tail_to_tokens(flat[len(start):], tail_tokens, count)}"]
+        return [f"{start} … {tail_to_tokens(flat[len(start) :], tail_tokens, count)}"]
 
     return view
 

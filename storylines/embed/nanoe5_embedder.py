@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-
 _PASSAGE_OVERHEAD = 4  # <s>, "▁passage", ":" and </s>
 
 

