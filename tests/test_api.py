@@ -9,9 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from storylines.serve.app import create_app
-from tests.test_api_fixtures import API_KEY, XSS_TEXT, XSS_TITLE, client, sample_db, writable_db
+from tests.conftest import API_KEY, XSS_TEXT, XSS_TITLE
 
-__all__ = ["client", "sample_db", "writable_db"]  # fixtures used by name below
 KEY = {"X-API-Key": API_KEY}
 
 

@@ -17,9 +17,7 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
 from storylines.serve.app import create_app
-from tests.test_api_fixtures import sample_db
 
-__all__ = ["sample_db"]
 EXAMPLES_PER_OPERATION = 15
 
 

@@ -13,9 +13,6 @@ from typer.testing import CliRunner
 
 from storylines.cli import app
 from storylines.serve.search import RRF_K, keyword_query, reciprocal_rank_fusion
-from tests.test_api_fixtures import sample_db
-
-__all__ = ["sample_db"]
 
 
 def test_keyword_query_quotes_every_word() -> None:

@@ -17,9 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_api_fixtures import API_KEY, XSS_TEXT, XSS_TITLE, sample_db, writable_db
+from tests.conftest import API_KEY, XSS_TEXT, XSS_TITLE
 
-__all__ = ["sample_db", "writable_db"]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
