@@ -60,7 +60,8 @@ def ingest(
 def _print_summary(report: IngestReport, db_path: str) -> None:
     print(
         f"read {report.read} · stored {report.stored} ({report.new_events} new events, "
-        f"{report.new_storylines} new storylines, {report.merges} merges) · duplicates {report.already_stored} already stored, "
+        f"{report.new_storylines} new storylines, {report.merges} merges) · "
+        f"duplicates {report.already_stored} already stored, "
         f"{report.near_duplicates} near-duplicates grouped · skipped {len(report.skipped)} → {db_path}"
     )
     reasons = Counter(item.reason.split(":")[0] for item in report.skipped)
