@@ -1,6 +1,6 @@
 """Speed of boilerplate removal, and how much it removes from already-clean SemEval texts.
 
-Run: /work/venv/bin/python benchmarks/bench_clean.py [n_texts]
+Run: python benchmarks/bench_clean.py [n_texts]
 Times are CPU seconds (time.process_time), the best of several rounds, so other jobs on a
 shared machine disturb them less.  Per-document costs are mostly fixed (lingua reads a
 sample), so short texts cost more per 2 kB than long ones: both figures are printed.
@@ -20,7 +20,7 @@ from storylines.article import Article
 from storylines.clean.boilerplate import BoilerplateRemover, remove_boilerplate
 from storylines.enrich.language import detect_language
 
-PAIRS = "/work/shared/data/semeval2022-task8/pairs.csv"
+PAIRS = Path(__file__).resolve().parents[2] / "shared" / "data" / "semeval2022-task8" / "pairs.csv"
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 ROUNDS = 5
 

@@ -1,6 +1,6 @@
 """Accuracy and speed of storylines.enrich.language on SemEval-2022 Task 8 dev texts.
 
-Run: /work/venv/bin/python benchmarks/bench_language.py [texts_per_language]
+Run: python benchmarks/bench_language.py [texts_per_language]
 Gold languages are the lang1/lang2 columns (machine-translated sides included: they are
 in the labelled language).  Times are CPU seconds (time.process_time).
 """
@@ -16,7 +16,7 @@ import pandas as pd
 
 from storylines.enrich.language import detect_language, language_spans
 
-PAIRS = "/work/shared/data/semeval2022-task8/pairs.csv"
+PAIRS = Path(__file__).resolve().parents[2] / "shared" / "data" / "semeval2022-task8" / "pairs.csv"
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 

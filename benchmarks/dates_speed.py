@@ -18,7 +18,7 @@ import pandas as pd
 from storylines.article import Article
 from storylines.enrich.dates import DateExtractor
 
-PAIRS = Path("/work/shared/data/semeval2022-task8/pairs.csv")
+PAIRS = Path(__file__).resolve().parents[2] / "shared" / "data" / "semeval2022-task8" / "pairs.csv"
 
 
 def _timed_pass(extractor: DateExtractor, texts: list[tuple[str, str]]) -> tuple[float, list[Article]]:

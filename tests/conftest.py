@@ -17,6 +17,8 @@ from fastapi.testclient import TestClient
 from storylines.serve.app import create_app
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+# Development data beside the repository (../shared); tests that need it skip without it.
+DEV_PAIRS = Path(__file__).resolve().parents[2] / "shared" / "data" / "semeval2022-task8" / "pairs.csv"
 API_KEY = "test-key-1234"
 XSS_TITLE = '<script>window.__pwned = "title"</script><img src=x onerror="window.__pwned = \'img\'">'
 XSS_TEXT = (  # unrelated to the seeds, so it forms a storyline of its own

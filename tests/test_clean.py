@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from storylines.article import Article
 from storylines.clean import boilerplate
 from storylines.clean.boilerplate import BoilerplateRemover, remove_boilerplate, settings_for
+from tests.conftest import DEV_PAIRS
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-PAIRS = Path("/work/shared/data/semeval2022-task8/pairs.csv")
 
 
 def seed(number: str) -> str:
@@ -188,11 +188,11 @@ def test_any_text_gives_pieces_of_itself(text: str) -> None:
         assert piece and piece in text
 
 
-@pytest.mark.skipif(not PAIRS.exists(), reason="SemEval dev data not available")
+@pytest.mark.skipif(not DEV_PAIRS.exists(), reason="SemEval dev data not available")
 def test_already_clean_semeval_texts_lose_little() -> None:
     import pandas as pd
 
-    pairs = pd.read_csv(PAIRS, nrows=150)
+    pairs = pd.read_csv(DEV_PAIRS, nrows=150)
     columns = [(pairs[f"lang{side}"], pairs[f"text{side}"]) for side in "12"]
     texts = {text: lang for langs, texts in columns for lang, text in zip(langs, texts, strict=True)}
     removed_chars = sum(sum(map(len, remove_boilerplate(text, lang)[1])) for text, lang in texts.items())

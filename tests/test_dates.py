@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from storylines.article import Article
 from storylines.enrich.dates import DateExtractor, infer_year, reference_year
 from storylines.enrich.dates_spans import DateSpan, find_mentions, find_spans
+from tests.conftest import DEV_PAIRS
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-PAIRS = Path("/work/shared/data/semeval2022-task8/pairs.csv")
 SIDEBAR_START = "Коментари"  # where seed 001's comment widget and unrelated 2025 headlines begin
 
 
@@ -200,9 +200,9 @@ def test_words_that_only_look_like_dates_are_ignored():
 
 def test_spans_agree_with_dateparser_on_semeval_texts():
     pandas = pytest.importorskip("pandas")
-    if not PAIRS.exists():
+    if not DEV_PAIRS.exists():
         pytest.skip("SemEval dev data not available")
-    rows = pandas.read_csv(PAIRS, usecols=["text1", "lang1"], nrows=200).dropna()
+    rows = pandas.read_csv(DEV_PAIRS, usecols=["text1", "lang1"], nrows=200).dropna()
     checked = 0
     for text, lang in zip(rows.text1, rows.lang1, strict=True):
         for span in find_spans(text, [lang]):

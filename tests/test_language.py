@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from storylines.article import Article
 from storylines.clean.boilerplate import BoilerplateRemover
 from storylines.enrich.language import SCRIPT_LANGUAGES, LanguageDetector, detect_language, language_spans
+from tests.conftest import DEV_PAIRS
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-PAIRS = Path("/work/shared/data/semeval2022-task8/pairs.csv")
 
 
 def enriched(raw: str, **fields: str) -> Article:
@@ -107,11 +107,11 @@ def test_spans_cover_the_text_contiguously(text: str) -> None:
         assert all(a.end == b.start and a.lang != b.lang for a, b in zip(spans, spans[1:], strict=False))
 
 
-@pytest.mark.skipif(not PAIRS.exists(), reason="SemEval dev data not available")
+@pytest.mark.skipif(not DEV_PAIRS.exists(), reason="SemEval dev data not available")
 def test_semeval_accuracy_per_language() -> None:
     import pandas as pd
 
-    pairs = pd.read_csv(PAIRS)
+    pairs = pd.read_csv(DEV_PAIRS)
     columns = [(pairs[f"lang{side}"], pairs[f"text{side}"]) for side in "12"]
     texts = {text: lang for langs, texts in columns for lang, text in zip(langs, texts, strict=True)}
     by_lang: dict[str, list[str]] = {}

@@ -48,8 +48,10 @@ def article_stats(article: Article, day: str | None, closeness: float) -> dict[s
     for entity in article.entities:
         slot = entities.setdefault(entity.id, [entity.name, entity.type, 0])
         slot[2] += 1
+    # A page holding two languages (an original and its translation) counts for both.
+    langs = dict.fromkeys([lang, *(span.lang for span in article.languages)], 1)
     return {
-        "langs": {lang: 1},
+        "langs": langs,
         "sources": {source_name(article): 1},
         "entities": entities,
         "days": sorted({day}) if day else [],
