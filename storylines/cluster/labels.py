@@ -10,12 +10,15 @@ stats, so no label ever re-reads articles.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from functools import reduce
 from pathlib import PurePath
 from typing import Any
 from urllib.parse import urlparse
 
 from storylines.article import Article
+from storylines.store.base import EventRecord
 
 TOP = 5
 
@@ -104,3 +107,15 @@ def label(stats: dict[str, Any], preferred_lang: str = "en") -> Label:
         entities=[name for name, kind, _ in entities if kind != "place"][:TOP],
         places=[name for name, kind, _ in entities if kind == "place"][:TOP],
     )
+
+
+def event_sort_key(event: EventRecord) -> tuple[str, int]:
+    """Full dates in order, year-less ones after them, undated last; ties by id."""
+    days = event.stats.get("days", [])
+    full = [d for d in days if not d.startswith("--")]
+    return (full or [f"~{d}" for d in days] or ["~~"])[0], event.id
+
+
+def storyline_stats(events: Iterable[EventRecord]) -> dict[str, Any]:
+    """A storyline's stats: its events' merged in one fixed order, so every view labels it alike."""
+    return reduce(merge_stats, (event.stats for event in sorted(events, key=event_sort_key)), {})

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from functools import reduce
 from typing import Any
 
-from storylines.cluster.labels import label, merge_stats, source_name
+from storylines.cluster.labels import event_sort_key, label, source_name, storyline_stats
 from storylines.store.base import EventRecord, Store
 
 
@@ -31,8 +30,8 @@ def describe_storyline(store: Store, storyline_id: int, with_articles: bool = Tr
     record = store.get_storyline(storyline_id)
     if record is None:
         return None
-    events = sorted(store.events_of_storyline(record.id), key=lambda e: (_first_day(e), e.id))
-    stats = reduce(merge_stats, (event.stats for event in events), {})
+    events = sorted(store.events_of_storyline(record.id), key=event_sort_key)
+    stats = storyline_stats(events)
     return {
         "id": record.id,
         "merged_into": record.merged_into,
@@ -42,11 +41,6 @@ def describe_storyline(store: Store, storyline_id: int, with_articles: bool = Tr
     }
 
 
-def _first_day(event: EventRecord) -> str:
-    """Sort key: full dates in order, year-less ones after them, undated last."""
-    days = event.stats.get("days", [])
-    full = [d for d in days if not d.startswith("--")]
-    return (full or [f"~{d}" for d in days] or ["~~"])[0]
 
 
 def format_storyline(story: dict[str, Any]) -> str:

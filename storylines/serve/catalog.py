@@ -95,11 +95,9 @@ def _volume(events: list[EventRecord]) -> list[VolumePoint]:
 
 def build_entry(storyline_id: int, size: int, events: list[EventRecord]) -> _Entry:
     """Summary of one storyline from the label counters of its live events."""
-    from storylines.cluster.labels import label, merge_stats
+    from storylines.cluster.labels import label, storyline_stats
 
-    stats: dict[str, Any] = {}
-    for event in events:
-        stats = merge_stats(stats, event.stats)
+    stats = storyline_stats(events)
     story_label = label(stats)
     entities, places = _entities(stats, places=False), _entities(stats, places=True)
     event_outs = sorted((_event_out(event) for event in events), key=lambda e: (e.start or "~", e.id))

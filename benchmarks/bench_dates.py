@@ -1,6 +1,6 @@
 """Time of the ``dates`` stage per article on SemEval-2022 Task 8 dev texts (text1, lang1).
 
-Usage: python benchmarks/dates_speed.py [N] — times the first N articles (default 300): once in a
+Usage: python benchmarks/bench_dates.py [N] — times the first N articles (default 300): once in a
 fresh process ("cold": includes building each language's regexes from dateparser's locale data)
 and then three more passes ("warm", median reported; the stage keeps no per-article cache).
 """
