@@ -9,7 +9,7 @@ import numpy as np
 
 from storylines.article import Article
 from storylines.compare.features import FEATURE_NAMES, pair_features
-from storylines.compare.lexical import minhash_signature, name_keys, numbers
+from storylines.compare.lexical import dominant_script, minhash_signature, name_keys, numbers
 from storylines.compare.model import CompareModel
 from storylines.compare.representation import ArticleRepresentation
 from storylines.compare.types import Comparison
@@ -91,6 +91,7 @@ class StoryComparer:
             lang=article.lang,
             title=article.title,
             length=len(text),
+            script=dominant_script(text),
         )
 
     def representation_from_bytes(self, blob: bytes) -> ArticleRepresentation:

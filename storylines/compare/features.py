@@ -26,6 +26,11 @@ FEATURE_NAMES = [
     "event_days",
     "length_ratio",
     "same_lang",
+    "same_script",
+    "log_min_length",
+    "log_max_length",
+    "cos_doc_same_lang",
+    "cos_doc_other_lang",
 ]
 
 
@@ -74,8 +79,10 @@ def pair_features(a: ArticleRepresentation, b: ArticleRepresentation) -> np.ndar
     names_a, names_b = set(a.name_keys), set(b.name_keys)
     numbers_a, numbers_b = set(a.numbers), set(b.numbers)
     lengths = sorted([max(a.length, 1), max(b.length, 1)])
+    cosine = float(a.vector @ b.vector)
+    same_lang = bool(a.lang and a.lang == b.lang)
     row = [
-        float(a.vector @ b.vector),
+        cosine,
         best_match_mean(passage_similarities(a, b)),
         minhash_similarity(a.minhash, b.minhash),
         jaccard(numbers_a, numbers_b),
@@ -91,5 +98,11 @@ def pair_features(a: ArticleRepresentation, b: ArticleRepresentation) -> np.ndar
         days_apart(list(a.event_dates), list(b.event_dates)),
         lengths[0] / lengths[1],
         float(a.lang == b.lang) if a.lang and b.lang else float("nan"),
+        float(a.script == b.script) if a.script and b.script else float("nan"),
+        float(np.log(lengths[0])),
+        float(np.log(lengths[1])),
+        # cosine runs lower across languages: the interactions let the additive model shift it
+        cosine * same_lang,
+        cosine * (not same_lang),
     ]
     return np.asarray(row, dtype=np.float64)

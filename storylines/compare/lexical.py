@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 import regex
 from anyascii import anyascii
@@ -28,6 +30,22 @@ def name_keys(text: str) -> list[str]:
     """Transliterated name prefixes, so "Путин" and "Putin" give the same key."""
     keys = {anyascii(word).lower().translate(_FOLD)[:NAME_KEY_CHARS] for word in _NAME.findall(text)}
     return sorted(key for key in keys if len(key) >= 3 and key.isalpha())
+
+
+SCRIPT_SAMPLE_CHARS = 400
+
+
+def dominant_script(text: str) -> str:
+    """Most frequent script among the first letters; empty when the text has no letters.
+
+    Cosine scales differ between same-script and cross-script pairs, so the model needs to know.
+    """
+    counts: dict[str, int] = {}
+    for char in text[:SCRIPT_SAMPLE_CHARS]:
+        if char.isalpha():
+            script = unicodedata.name(char, "UNKNOWN").split()[0]
+            counts[script] = counts.get(script, 0) + 1
+    return max(counts, key=counts.__getitem__) if counts else ""
 
 
 def minhash_signature(text: str) -> np.ndarray:

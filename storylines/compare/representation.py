@@ -29,6 +29,7 @@ class ArticleRepresentation:
     lang: str | None = None
     title: str = ""
     length: int = 0
+    script: str = ""  # dominant Unicode script ("LATIN", "CJK"...), for same-script pair features
 
     def to_bytes(self) -> bytes:
         """JSON header, then float32 doc vector, float16 passage vectors, uint32 MinHash."""
@@ -47,6 +48,7 @@ class ArticleRepresentation:
             "lang": self.lang,
             "title": self.title,
             "length": self.length,
+            "script": self.script,
         }
         header = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()
         return b"".join(
