@@ -100,3 +100,23 @@ def test_seeds_make_one_storyline_of_four_events(tmp_path: Path) -> None:
     story = storylines_cli("story", str(storyline["id"]), "--db", str(db))
     out, _ = story.communicate(timeout=60)
     assert f"Storyline {storyline['id']}" in out and "2016-07-06" in out
+
+
+def test_bad_inputs_are_skipped_with_reasons_and_stored_articles_survive(tmp_path: Path) -> None:
+    corpus, db = tmp_path / "corpus", tmp_path / "b.db"
+    write_corpus(corpus, 4)
+    first = storylines_cli("ingest", "--db", str(db), str(corpus), comparer=DOUBLE)
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "empty.txt").write_bytes(b"")
+    (bad / "binary.txt").write_bytes(bytes(range(256)) * 8)
+    (bad / "broken.jsonl").write_text('{"title": "unterminated"\n', encoding="utf-8")
+    second = storylines_cli("ingest", "--db", str(db), str(bad), str(corpus), comparer=DOUBLE)
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == 2, "skipped inputs must show in the exit status"
+    assert "skipped 3" in out and "duplicates 4 already stored" in out
+    assert all(name in err for name in ("empty.txt", "binary.txt", "broken.jsonl:1"))
+    store = SQLiteStore(str(db))
+    assert store.counts().articles == 4 and store.check_integrity() == []

@@ -55,6 +55,8 @@ def ingest(
     clusterer.close()
     _print_summary(report, store.path)
     store.close()
+    if report.skipped:  # the same contract as `inspect`: the exit status tells whether anything was skipped
+        raise typer.Exit(code=2)
 
 
 def _print_summary(report: IngestReport, db_path: str) -> None:
