@@ -15,9 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -127,6 +130,50 @@ async def _load(base: str, make_path, clients: int, seconds: float) -> list[floa
     return latencies
 
 
+WRK_PATHS = 2_000  # random request paths per scenario, drawn up front for wrk's Lua script
+WRK_SCRIPT = """
+local paths = {%s}
+local i = 0
+request = function()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i])
+end
+"""
+WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _lua_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _wrk(base: str, make_path, clients: int, seconds: float, threads: int) -> str:
+    """One scenario under wrk; its --latency summary as a report line (the URL must be loopback)."""
+    rng = random.Random(0)
+    paths = [httpx.URL(make_path(rng)).raw_path.decode() for _ in range(WRK_PATHS)]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(WRK_SCRIPT % ",".join(map(_lua_string, paths)))
+        script.flush()
+        command = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds:.0f}s", "--timeout", "60s"]
+        run = subprocess.run(
+            [*command, "--latency", "-s", script.name, base],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 120,
+            check=True,
+        )
+    percentile = {
+        share: float(value) * WRK_UNITS[unit]
+        for share, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", run.stdout, re.M)
+    }
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", run.stdout).group(1))
+    total = int(re.search(r"(\d+) requests in", run.stdout).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: .*", run.stdout)
+    return (
+        f"n={total:6d}  {rate:7.1f} req/s  p50={percentile['50']:7.1f} ms  p99={percentile['99']:7.1f} ms"
+        + (f"  ERRORS: {errors.group(0)}" if errors else "")
+    )
+
+
 def _report(name: str, latencies: list[float], seconds: float) -> None:
     ms = np.array(latencies) * 1000
     print(
@@ -143,6 +190,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--db", type=Path, default=None, help="cached synthetic store (built if missing)")
+    parser.add_argument(
+        "--tool",
+        choices=["wrk", "httpx"],
+        default="wrk" if shutil.which("wrk") else "httpx",
+        help="load generator (default: wrk when installed)",
+    )
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     args = parser.parse_args()
     db = args.db or Path(f"/tmp/storylines-bench-serve-{args.articles}.db")
     if not db.exists():
@@ -183,10 +237,14 @@ def main() -> None:
         for path in repeat:  # warm the query-embedding cache the "repeat" scenario is about
             httpx.get(f"{base}/api/search", params={"q": path}, timeout=60).raise_for_status()
         print(
-            f"{args.articles} articles, {args.clients} clients, {args.seconds:.0f} s per scenario, loopback"
+            f"{args.articles} articles, {args.clients} clients, {args.seconds:.0f} s per scenario,"
+            f" loopback, {args.tool}"
         )
         for name, make_path in scenarios.items():
-            _report(name, asyncio.run(_load(base, make_path, args.clients, args.seconds)), args.seconds)
+            if args.tool == "wrk":
+                print(f"{name:16s} {_wrk(base, make_path, args.clients, args.seconds, args.threads)}")
+            else:
+                _report(name, asyncio.run(_load(base, make_path, args.clients, args.seconds)), args.seconds)
     finally:
         server.terminate()
         server.wait(timeout=30)

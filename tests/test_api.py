@@ -213,3 +213,21 @@ def test_unreadable_upload_is_skipped_not_500(writable_db: Path) -> None:
         )
     assert response.status_code == 200
     assert response.json()["stored"] == [] and response.json()["skipped"]
+
+
+def test_cached_reads_repeat_and_a_write_invalidates_them(writable_db: Path) -> None:
+    app = create_app(writable_db, api_key=API_KEY)
+    with TestClient(app) as test_client:
+        listing = test_client.get("/api/storylines", params={"limit": 100})
+        assert listing.headers["content-type"] == "application/json"
+        assert test_client.get("/api/storylines", params={"limit": 100}).content == listing.content
+        story_id = _seed_storyline(test_client)["id"]
+        detail = test_client.get(f"/api/storylines/{story_id}").content
+        assert test_client.get(f"/api/storylines/{story_id}").content == detail
+        assert json.loads(detail)["events"]
+
+        batch = {"articles": [{"title": "Cache test", "text": "A new report on a new story.", "lang": "en"}]}
+        assert test_client.post("/api/articles", json=batch, headers=KEY).json()["stored"]
+        relisted = test_client.get("/api/storylines", params={"limit": 100})
+        assert relisted.content != listing.content
+        assert sum(story["article_count"] for story in relisted.json()["items"]) == 5

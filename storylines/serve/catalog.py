@@ -12,6 +12,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from storylines.serve.models import (
@@ -19,6 +20,7 @@ from storylines.serve.models import (
     ArticleSummary,
     EntityOut,
     EventOut,
+    Page,
     StorylineDetail,
     StorylineSummary,
     VolumePoint,
@@ -29,9 +31,10 @@ if TYPE_CHECKING:
 
 TOP_ENTITIES = 8
 ALL = 1 << 62  # "no limit" for the store's list calls
+CACHED_RESPONSES = 4096  # JSON bodies kept per snapshot: a few MB at most
 
 
-@dataclass
+@dataclass(frozen=True)
 class Filters:
     """Storyline filters; text filters match an entity's id or name, case-insensitively."""
 
@@ -133,36 +136,47 @@ def _in_time(summary: StorylineSummary, since: str | None, until: str | None) ->
 
 
 class _Indexes:
-    """Storyline ids by language, entity and place, so a filtered page never scans every storyline."""
+    """Storyline ids by language, entity and place, each kept in list order (largest first), so
+    a filtered page costs the size of its smallest matching group, never a scan or a sort."""
 
     def __init__(self, entries: dict[int, _Entry], order: list[int]):
         self.order = order
-        self.rank = {storyline_id: rank for rank, storyline_id in enumerate(order)}
-        self.by_lang: dict[str, set[int]] = {}
-        self.by_entity: dict[str, set[int]] = {}
-        self.by_place: dict[str, set[int]] = {}
-        for storyline_id, entry in entries.items():
+        by_lang: dict[str, list[int]] = {}
+        by_entity: dict[str, list[int]] = {}
+        by_place: dict[str, list[int]] = {}
+        for storyline_id in order:
+            entry = entries[storyline_id]
             for lang in entry.summary.languages:
-                self.by_lang.setdefault(lang, set()).add(storyline_id)
+                by_lang.setdefault(lang, []).append(storyline_id)
             for key in entry.entity_keys | entry.place_keys:
-                self.by_entity.setdefault(key, set()).add(storyline_id)
+                by_entity.setdefault(key, []).append(storyline_id)
             for key in entry.place_keys:
-                self.by_place.setdefault(key, set()).add(storyline_id)
+                by_place.setdefault(key, []).append(storyline_id)
+        self.by_lang, self.by_entity, self.by_place = by_lang, by_entity, by_place
+        self._members: dict[tuple[str, str], frozenset[int]] = {}  # built on first use
 
     def select(self, filters: Filters) -> list[int]:
         """Matching ids by language, entity and place, largest storyline first."""
         wanted = [
-            index.get(value.casefold() if index is not self.by_lang else value, set())
-            for index, value in (
-                (self.by_lang, filters.lang),
-                (self.by_entity, filters.entity),
-                (self.by_place, filters.place),
+            (name, key, index.get(key, []))
+            for name, index, key in (
+                ("lang", self.by_lang, filters.lang),
+                ("entity", self.by_entity, filters.entity and filters.entity.casefold()),
+                ("place", self.by_place, filters.place and filters.place.casefold()),
             )
-            if value
+            if key
         ]
         if not wanted:
             return self.order
-        return sorted(set.intersection(*wanted), key=self.rank.__getitem__)
+        (_, _, smallest), *others = sorted(wanted, key=lambda found: len(found[2]))
+        members = [self._member_set(name, key, ids) for name, key, ids in others]
+        return [i for i in smallest if all(i in ids for ids in members)]
+
+    def _member_set(self, name: str, key: str, ids: list[int]) -> frozenset[int]:
+        found = self._members.get((name, key))
+        if found is None:
+            found = self._members[(name, key)] = frozenset(ids)
+        return found
 
 
 def article_summary(stored: StoredArticle) -> ArticleSummary:
@@ -197,14 +211,48 @@ def article_detail(stored: StoredArticle) -> ArticleDetail:
     )
 
 
+class _Snapshot:
+    """One immutable view of the catalog, with the JSON bodies rendered from it: a cached body
+    can never mix two versions, and it is dropped with its snapshot when the store moves on."""
+
+    def __init__(self, entries: dict[int, _Entry], indexes: _Indexes, version: str):
+        self.entries, self.indexes, self.version = entries, indexes, version
+        self.page_json = lru_cache(maxsize=CACHED_RESPONSES)(self._page_json)
+        self.storyline_json = lru_cache(maxsize=CACHED_RESPONSES)(self._storyline_json)
+
+    def page(self, filters: Filters, limit: int, offset: int) -> tuple[list[StorylineSummary], int]:
+        ids = self.indexes.select(filters)
+        if filters.since or filters.until:
+            ids = [i for i in ids if _in_time(self.entries[i].summary, filters.since, filters.until)]
+        return [self.entries[i].summary for i in ids[offset : offset + limit]], len(ids)
+
+    def detail(self, storyline_id: int) -> StorylineDetail | None:
+        entry = self.entries.get(storyline_id)
+        if entry is None:
+            return None
+        return StorylineDetail(**entry.summary.model_dump(), events=entry.events, entities=entry.entities)
+
+    def _page_json(self, filters: Filters, limit: int, offset: int) -> bytes:
+        items, total = self.page(filters, limit, offset)
+        page = Page[StorylineSummary](items=items, total=total, limit=limit, offset=offset)
+        return page.model_dump_json().encode()
+
+    def _storyline_json(self, storyline_id: int) -> bytes | None:
+        detail = self.detail(storyline_id)
+        return detail.model_dump_json().encode() if detail else None
+
+
 class Catalog:
-    """Storyline summaries of one store, checked for changes at most every ``ttl`` seconds."""
+    """Storyline summaries of one store, checked for changes about every ``ttl`` seconds.
+
+    The periodic check runs in a background thread: counting 100k articles takes tens of ms, and
+    on the request path it would stall every request queued behind it.
+    """
 
     def __init__(self, store: Store, ttl: float = 1.0):
         self.store = store
         self.ttl = ttl
-        self._snapshot: tuple[dict[int, _Entry], _Indexes] = ({}, _Indexes({}, []))  # swapped whole
-        self._version = ""
+        self._snapshot = _Snapshot({}, _Indexes({}, []), "")  # swapped whole
         self.counts: StoreCounts | None = None  # as of the last refresh
         self._checked_at = 0.0
         self._lock = threading.Lock()
@@ -212,8 +260,15 @@ class Catalog:
 
     @property
     def version(self) -> str:
-        self.refresh()
-        return self._version
+        self._refresh_soon()
+        return self._snapshot.version
+
+    def _refresh_soon(self) -> None:
+        """Starts a background refresh when the last look is older than ``ttl``; never waits."""
+        if time.monotonic() - self._checked_at < self.ttl or self._lock.locked():
+            return
+        self._checked_at = time.monotonic()  # one thread per ttl, however many requests ask
+        threading.Thread(target=self.refresh, args=(True,), daemon=True, name="catalog-refresh").start()
 
     def refresh(self, force: bool = False) -> None:
         """Rebuild the storylines whose size changed; ``force`` looks now, not after ``ttl``."""
@@ -224,45 +279,47 @@ class Catalog:
             version = f"{self.store.max_rowid()}.{counts.articles}.{counts.events}.{counts.storylines}"
             self._checked_at = time.monotonic()
             self.counts = counts
-            if version == self._version:
+            if version == self._snapshot.version:
                 return
             records = self.store.list_storylines(limit=ALL)
-            entries_before = self._snapshot[0]
+            entries_before = self._snapshot.entries
             entries = {
                 record.id: entries_before[record.id]
                 if record.id in entries_before and entries_before[record.id].size == record.size
                 else build_entry(record.id, record.size, self.store.events_of_storyline(record.id))
                 for record in records
             }
-            self._snapshot = (entries, _Indexes(entries, [r.id for r in records]))  # largest first
-            self._version = version
+            self._snapshot = _Snapshot(entries, _Indexes(entries, [r.id for r in records]), version)
 
     def storylines(self, filters: Filters, limit: int, offset: int) -> tuple[list[StorylineSummary], int]:
         """One page of matching storylines (largest first) and how many match in all."""
-        self.refresh()
-        entries, indexes = self._snapshot
-        ids = indexes.select(filters)
-        if filters.since or filters.until:
-            ids = [i for i in ids if _in_time(entries[i].summary, filters.since, filters.until)]
-        return [entries[i].summary for i in ids[offset : offset + limit]], len(ids)
+        self._refresh_soon()
+        return self._snapshot.page(filters, limit, offset)
+
+    def storylines_json(self, filters: Filters, limit: int, offset: int) -> bytes:
+        """:meth:`storylines` as the JSON body of a ``Page[StorylineSummary]``, cached per version."""
+        self._refresh_soon()
+        return self._snapshot.page_json(filters, limit, offset)
 
     def summary(self, storyline_id: int) -> StorylineSummary | None:
-        self.refresh()
-        entry = self._snapshot[0].get(storyline_id)
+        self._refresh_soon()
+        entry = self._snapshot.entries.get(storyline_id)
         return entry.summary if entry else None
 
     def storyline(self, storyline_id: int) -> StorylineDetail | None:
-        self.refresh()
-        entry = self._snapshot[0].get(storyline_id)
-        if entry is None:
-            return None
-        return StorylineDetail(**entry.summary.model_dump(), events=entry.events, entities=entry.entities)
+        self._refresh_soon()
+        return self._snapshot.detail(storyline_id)
+
+    def storyline_json(self, storyline_id: int) -> bytes | None:
+        """:meth:`storyline` as a JSON body (None when missing), cached per version."""
+        self._refresh_soon()
+        return self._snapshot.storyline_json(storyline_id)
 
     def storyline_articles(
         self, storyline_id: int, lang: str | None, limit: int, offset: int
     ) -> tuple[list[ArticleSummary], int] | None:
         """Articles of a storyline in event-timeline order, optionally of one language."""
-        entry = self._snapshot[0].get(storyline_id)
+        entry = self._snapshot.entries.get(storyline_id)
         if entry is None:
             return None
         articles = [
