@@ -32,10 +32,6 @@ class Pipeline:
         for article in articles:
             yield self(article)
 
-    @property
-    def stage_names(self) -> list[str]:
-        return [stage.name for stage in self.stages]
-
 
 def default_pipeline(reference_date: date | None = None) -> Pipeline:
     """clean → language → dates → entities, the enrichment every command shares."""

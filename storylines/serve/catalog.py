@@ -306,12 +306,8 @@ class Catalog:
         entry = self._snapshot.entries.get(storyline_id)
         return entry.summary if entry else None
 
-    def storyline(self, storyline_id: int) -> StorylineDetail | None:
-        self._refresh_soon()
-        return self._snapshot.detail(storyline_id)
-
     def storyline_json(self, storyline_id: int) -> bytes | None:
-        """:meth:`storyline` as a JSON body (None when missing), cached per version."""
+        """A storyline's detail as a JSON body (None when missing), cached per version."""
         self._refresh_soon()
         return self._snapshot.storyline_json(storyline_id)
 
