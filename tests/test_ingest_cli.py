@@ -120,3 +120,13 @@ def test_bad_inputs_are_skipped_with_reasons_and_stored_articles_survive(tmp_pat
     assert all(name in err for name in ("empty.txt", "binary.txt", "broken.jsonl:1"))
     store = SQLiteStore(str(db))
     assert store.counts().articles == 4 and store.check_integrity() == []
+
+
+def test_a_store_inside_the_ingested_folder_is_not_read_as_input(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus, 3)
+    for _ in range(2):  # the second run finds the store's own files in the folder
+        run = storylines_cli("ingest", "--db", str(corpus / "s.db"), str(corpus), comparer=DOUBLE)
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+        assert "skipped 0" in out

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from storylines.article import Article, Skipped
 from storylines.cli.app import app, eval_app
 
 if TYPE_CHECKING:
@@ -51,12 +53,21 @@ def ingest(
         def show(report: IngestReport) -> None:
             progress.update(task, description=f"read {report.read} · stored {report.stored}")
 
-        report = feed(read_paths(paths), clusterer, pipeline, batch_size, on_batch=show)
+        items = _without_store_files(read_paths(paths), store.path)
+        report = feed(items, clusterer, pipeline, batch_size, on_batch=show)
     clusterer.close()
     _print_summary(report, store.path)
     store.close()
     if report.skipped:  # the same contract as `inspect`: the exit status tells whether anything was skipped
         raise typer.Exit(code=2)
+
+
+def _without_store_files(items: Iterable[Article | Skipped], db_path: str) -> Iterator[Article | Skipped]:
+    """A store kept inside the folder being ingested is not input: drop its files, not report them."""
+    own = {f"{Path(db_path).resolve()}{suffix}" for suffix in ("", "-wal", "-shm", "-journal", ".faiss")}
+    for item in items:
+        if not (isinstance(item, Skipped) and str(Path(item.source).resolve()) in own):
+            yield item
 
 
 def _print_summary(report: IngestReport, db_path: str) -> None:
