@@ -66,3 +66,7 @@ def test_search_command_text_with_language_filter(sample_db: Path) -> None:
     result = CliRunner().invoke(app, ["search", "Syria", "--db", str(sample_db), "--lang", "bg"])
     assert result.exit_code == 0, result.output
     assert "storylines (" in result.output and " bg " in result.output
+
+
+def test_keyword_query_can_require_every_word() -> None:
+    assert keyword_query("Putin Obama putin", "AND") == '"putin" AND "obama"'

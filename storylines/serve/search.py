@@ -57,10 +57,11 @@ class SearchResult:
     storylines: list[StorylineHit]
 
 
-def keyword_query(text: str) -> str | None:
-    """User text as a safe FTS5 query: every word quoted (no operator injection), any may match."""
+def keyword_query(text: str, operator: str = "OR") -> str | None:
+    """User text as a safe FTS5 query: every word quoted (no operator injection), joined by
+    ``OR`` (any may match) or ``AND`` (all must)."""
     words = _WORD.findall(text.lower())
-    return " OR ".join(f'"{word}"' for word in dict.fromkeys(words)) or None
+    return f" {operator} ".join(f'"{word}"' for word in dict.fromkeys(words)) or None
 
 
 def reciprocal_rank_fusion(
@@ -106,9 +107,17 @@ class HybridSearcher:
                 self._index.add(rowids, vectors)
 
     def _keyword_ranking(self, query: str, depth: int) -> tuple[list[str], dict[str, str]]:
-        """Article ids best first, and the FTS snippet of each."""
-        match = keyword_query(query)
+        """Article ids best first, and the FTS snippet of each.
+
+        Articles holding every word come first; any-word matches fill up only when those are too
+        few.  Besides ranking the precise matches higher, this keeps common words cheap: bm25 ranks
+        every match, and an OR of frequent words can match a large share of the store."""
+        match = keyword_query(query, "AND")
         found = self.store.search(match, limit=depth) if match else []
+        if match and len(found) < depth and " AND " in match:
+            seen = {hit.article_id for hit in found}
+            any_word = self.store.search(keyword_query(query) or match, limit=depth)
+            found = (found + [hit for hit in any_word if hit.article_id not in seen])[:depth]
         return [hit.article_id for hit in found], {hit.article_id: hit.snippet for hit in found}
 
     def _vector_ranking(self, query: str, depth: int) -> list[str]:
