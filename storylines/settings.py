@@ -34,7 +34,6 @@ class ClusterSettings(BaseModel):
     event_join: float | None = Field(
         None, ge=0, le=1, description="join probability needed; None takes the calibrated one"
     )
-    event_sample: int = Field(8, ge=1, le=100, description="members of an event judged against a newcomer")
     storyline_days: float = Field(
         180.0, ge=0, description="a storyline takes no event this long after its last day"
     )
@@ -44,8 +43,8 @@ class ClusterSettings(BaseModel):
     storyline_core: int = Field(
         12, ge=1, le=200, description="articles that stand for a storyline (its most central ones)"
     )
-    storyline_min_entities: int = Field(
-        1, ge=0, description="entities or places a new event must share with the storyline's core"
+    storyline_entities: float = Field(
+        2.5, ge=1, le=4, description="entities dimension (1-4) a new event must reach with the core"
     )
     representation_cache: int = Field(4_096, ge=0, description="decoded representations kept in RAM")
     save_index_every: int = Field(20_000, ge=1, description="articles between index snapshots")

@@ -1,4 +1,4 @@
-"""Online clusterer: determinism, merges by a late article, storylines, time, labels."""
+"""Online clusterer: determinism, no chaining, storylines over events, time, labels, settings."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from pathlib import Path
 
 from storylines.article import Article, Entity, EventDate
 from storylines.cluster.labels import label, merge_stats
-from storylines.cluster.online import Assignment, ClusterSettings, OnlineStoryClusterer
+import pytest
+
+from storylines.cluster.online import Assignment, OnlineStoryClusterer
+from storylines.settings import ClusterSettings, SettingsError, parse_overrides
 from storylines.cluster.timeline import article_day, days_apart
 from storylines.store import open_store
 from tests.test_cluster_double import CosineComparer
@@ -30,15 +33,35 @@ def test_same_input_order_gives_same_clusters(tmp_path: Path) -> None:
     assert len({a.event_id for a in runs[0]}) == 2
 
 
-def test_late_article_merges_two_events(tmp_path: Path) -> None:
-    model = clusterer(tmp_path, event_overall=2.1, merge_overall=2.1)
+def test_a_bridging_article_joins_one_event_and_merges_nothing(tmp_path: Path) -> None:
+    model = clusterer(tmp_path)
     first, second = model.partial_fit([art("alpha beta gamma delta"), art("epsilon zeta eta theta")])
     assert first.event_id != second.event_id
     (bridge,) = model.partial_fit([art("alpha beta gamma delta epsilon zeta eta theta")])
-    assert bridge.merged_events == [second.event_id] and bridge.event_id == first.event_id
-    members = model.store.articles_of_event(first.event_id)
-    assert len(members) == 3 and model.store.get_event(second.event_id).merged_into == first.event_id
+    assert bridge.event_id in {first.event_id, second.event_id}
+    assert len(model.store.articles_of_event(first.event_id)) + len(
+        model.store.articles_of_event(second.event_id)
+    ) == 3
+    assert model.store.get_event(second.event_id).merged_into is None
     assert model.store.check_integrity() == []
+
+
+def test_an_event_is_judged_as_a_whole_not_by_its_newest_member(tmp_path: Path) -> None:
+    """A chain a → ab → b: each step looks like the last, but b is far from the event as a whole."""
+    model = clusterer(tmp_path)
+    words_a, words_b = "alpha beta gamma delta epsilon zeta", "omega psi chi phi upsilon tau"
+    stream = [art(words_a), art(f"{words_a} {words_b[:13]}"), art(f"{words_a[:17]} {words_b}"), art(words_b)]
+    placed = model.partial_fit(stream)
+    assert placed[0].event_id == placed[1].event_id
+    assert placed[3].event_id != placed[0].event_id
+
+
+def test_near_duplicate_joins_its_twin_and_triggers_nothing(tmp_path: Path) -> None:
+    model = clusterer(tmp_path)
+    original, other = model.partial_fit([art(SYRIA), art(DAIRY)])
+    (copy,) = model.partial_fit([art(f"{SYRIA}.")])
+    assert copy.duplicate_of == original.article_id and copy.event_id == original.event_id
+    assert not copy.new_event and not copy.new_storyline and other.event_id != copy.event_id
 
 
 def test_related_events_weeks_apart_share_a_storyline(tmp_path: Path) -> None:
@@ -51,17 +74,25 @@ def test_related_events_weeks_apart_share_a_storyline(tmp_path: Path) -> None:
     assert call.storyline_id == briefing.storyline_id != dairy.storyline_id
 
 
-def test_storylines_link_through_a_bridging_article(tmp_path: Path) -> None:
+def test_storylines_do_not_chain_through_a_bridging_article(tmp_path: Path) -> None:
     model = clusterer(tmp_path, storyline_overall=2.2)
     a, b = model.partial_fit(
         [art("alpha beta gamma delta", "2016-01-01"), art("epsilon zeta eta theta", "2016-02-01")]
     )
     assert a.storyline_id != b.storyline_id
     (bridge,) = model.partial_fit([art("alpha beta gamma delta epsilon zeta eta theta", "2016-03-01")])
-    assert bridge.merged_storylines == [b.storyline_id] and bridge.storyline_id == a.storyline_id
-    assert [c.reason for c in model.store.history(f"event:{b.event_id}")][
-        -1
-    ] == f"storyline {b.storyline_id} merged"
+    assert model.store.get_storyline(b.storyline_id).merged_into is None
+    assert bridge.storyline_id in {a.storyline_id, b.storyline_id} or bridge.new_storyline
+
+
+def test_a_new_event_must_fit_the_storyline_core(tmp_path: Path) -> None:
+    """Drifting one word at a time, later events stop fitting the storyline's founding reports."""
+    model = clusterer(tmp_path, storyline_overall=2.0, event_days=0)
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
+    days = [f"2016-01-{d:02d}" for d in range(1, 13)]
+    placed = model.partial_fit([art(" ".join(words[i : i + 6]), days[i]) for i in range(6)])
+    assert placed[1].storyline_id == placed[0].storyline_id
+    assert placed[5].storyline_id != placed[0].storyline_id
 
 
 def test_year_less_dates_still_separate_events_and_unknown_ones_do_not(tmp_path: Path) -> None:
@@ -85,7 +116,7 @@ def test_article_day_prefers_publication_then_text_dates() -> None:
 
 
 def test_labels_prefer_english_title_and_count_everything(tmp_path: Path) -> None:
-    model = clusterer(tmp_path, event_overall=2.5)
+    model = clusterer(tmp_path, event_join=0.3)
     bg = art(SYRIA, lang="bg", title="Путин и Обама")
     bg.entities = [Entity("Q:putin", "Putin", "person"), Entity("Q:syria", "Syria", "place")]
     en = art(f"{SYRIA} call", lang="en", title="Putin and Obama talk Syria")
@@ -108,3 +139,20 @@ def test_assignment_of_stored_article_is_reported_not_redone(tmp_path: Path) -> 
     (again,) = model.partial_fit([art(SYRIA)])
     assert again == Assignment(first.article_id, first.event_id, first.storyline_id, already_stored=True)
     assert model.comparer.compare_calls == calls
+
+
+def test_settings_are_saved_with_the_store_and_validated(tmp_path: Path) -> None:
+    clusterer(tmp_path, event_days=2.0).close()
+    reopened = OnlineStoryClusterer(CosineComparer(), open_store(tmp_path / "c.db"))
+    assert reopened.settings.event_days == 2.0
+    with pytest.raises(SettingsError, match="event_days"):
+        reopened.settings.with_overrides({"event_days": -1})
+    with pytest.raises(SettingsError, match="NAME=VALUE"):
+        parse_overrides(["event_days"])
+    assert parse_overrides(["candidates=30", "event_join=0.4"]) == {"candidates": 30, "event_join": 0.4}
+
+
+def test_a_store_refuses_another_comparer(tmp_path: Path) -> None:
+    clusterer(tmp_path).close()
+    with pytest.raises(SettingsError, match="holds vectors of model"):
+        OnlineStoryClusterer(CosineComparer(dim=32), open_store(tmp_path / "c.db"))

@@ -73,7 +73,7 @@ def _without_store_files(items: Iterable[Article | Skipped], db_path: str) -> It
 def _print_summary(report: IngestReport, db_path: str) -> None:
     print(
         f"read {report.read} · stored {report.stored} ({report.new_events} new events, "
-        f"{report.new_storylines} new storylines, {report.merges} merges) · "
+        f"{report.new_storylines} new storylines) · "
         f"duplicates {report.already_stored} already stored, "
         f"{report.near_duplicates} near-duplicates grouped · skipped {len(report.skipped)} → {db_path}"
     )

@@ -1,13 +1,14 @@
 """``storylines eval clusters``: cluster a labelled file in time order and score it.
 
 B-cubed (Bagga & Baldwin 1998) is written out here because scikit-learn has no B-cubed; the
-per-item form also gives the per-language breakdown for free.  Pairwise F1 comes from
-scikit-learn's pair confusion matrix.
+per-item form also gives the per-language breakdown for free.  Pairwise scores come
+from scikit-learn's pair confusion matrix.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 import json
 import tempfile
 import time
@@ -18,7 +19,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from storylines.article import Article
-from storylines.cluster.online import ClusterSettings, OnlineStoryClusterer
+from storylines.cluster.online import OnlineStoryClusterer
+from storylines.settings import ClusterSettings
 
 Level = Literal["event", "storyline"]
 
@@ -71,14 +73,20 @@ def bcubed(gold: Sequence[str], predicted: Sequence[Any]) -> tuple[list[float], 
     return precision, recall
 
 
-def pairwise_f1(gold: Sequence[str], predicted: Sequence[Any]) -> float:
+def pairwise_scores(gold: Sequence[str], predicted: Sequence[Any]) -> dict[str, float]:
+    """Precision, recall and F1 over all pairs of items (scikit-learn's pair confusion matrix)."""
     from sklearn.metrics.cluster import pair_confusion_matrix
 
     (_, false_positive), (false_negative, true_positive) = pair_confusion_matrix(
         gold, [str(p) for p in predicted]
     )
-    denominator = 2 * true_positive + false_positive + false_negative
-    return float(2 * true_positive / denominator) if denominator else 1.0
+    precision = true_positive / (true_positive + false_positive) if true_positive + false_positive else 1.0
+    recall = true_positive / (true_positive + false_negative) if true_positive + false_negative else 1.0
+    return {
+        "pairwise_p": float(precision),
+        "pairwise_r": float(recall),
+        "pairwise_f1": float(_f1(precision, recall)),
+    }
 
 
 def _f1(precision: float, recall: float) -> float:
@@ -90,31 +98,49 @@ def _scores(precision: list[float], recall: list[float]) -> dict[str, float]:
     return {"bcubed_p": p, "bcubed_r": r, "bcubed_f1": _f1(p, r), "n": len(precision)}
 
 
-def score(items: Sequence[LabelledItem], predicted: Sequence[Any]) -> dict[str, Any]:
-    gold = [item.cluster_id for item in items]
+def score(gold: Sequence[str], predicted: Sequence[Any], langs: Sequence[str] | None = None) -> dict[str, Any]:
+    """B-cubed and pairwise scores, cluster counts, the largest clusters, and B-cubed per language."""
     precision, recall = bcubed(gold, predicted)
     by_lang: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-    for item, p, r in zip(items, precision, recall, strict=True):
-        by_lang[item.lang][0].append(p)
-        by_lang[item.lang][1].append(r)
+    for lang, p, r in zip(langs or ["all"] * len(gold), precision, recall, strict=True):
+        by_lang[lang][0].append(p)
+        by_lang[lang][1].append(r)
     return {
         **_scores(precision, recall),
-        "pairwise_f1": pairwise_f1(gold, predicted),
+        **pairwise_scores(gold, predicted),
         "n_clusters": len(set(predicted)),
         "n_gold_clusters": len(set(gold)),
+        "largest": Counter(predicted).most_common(1)[0][1],
+        "largest_gold": Counter(gold).most_common(1)[0][1],
         "by_lang": {lang: _scores(*pr) for lang, pr in sorted(by_lang.items())},
     }
 
 
+def holdout_split(n: int, holdout: float) -> tuple[int, int]:
+    """(items before the held-out part, items in it): the last ``holdout`` share by time."""
+    if not 0 <= holdout < 1:
+        raise ValueError(f"holdout must be in [0, 1), not {holdout}")
+    test = round(n * holdout)
+    return n - test, test
+
+
 def evaluate_clusters(
-    path: str | Path, level: Level = "event", settings: ClusterSettings | None = None
+    path: str | Path,
+    level: Level = "event",
+    settings: ClusterSettings | None = None,
+    holdout: float = 0.0,
 ) -> dict[str, Any]:
-    """Ingest the file in time order (undated last) into a temporary store and score the clusters."""
+    """Ingest the file in time order (undated last) into a temporary store and score the clusters.
+
+    ``holdout`` > 0 keeps only the last share of the items by time, as a fresh stream: models
+    and settings tuned on the earlier part are then scored on data they never saw.
+    """
     from storylines.cluster.feed import configured_comparer, feed
     from storylines.pipeline import default_pipeline
     from storylines.store import open_store
 
     items = sorted(read_labelled(path), key=lambda item: (item.time is None, item.time or ""))
+    items = items[holdout_split(len(items), holdout)[0] :]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         store = open_store(Path(folder) / "eval.db")
@@ -123,4 +149,41 @@ def evaluate_clusters(
         stored = [store.get_article(item.article.id) for item in items]
         predicted = [s.event_id if level == "event" else s.storyline_id for s in stored if s]
         store.close()
-    return {**score(items, predicted), "level": level, "seconds": time.perf_counter() - started}
+    gold = [item.cluster_id for item in items]
+    return {
+        **score(gold, predicted, [item.lang for item in items]),
+        "level": level,
+        "holdout": holdout,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+@dataclass
+class LabelledPair:
+    """Two articles and the annotators' Overall (SemEval-2022 Task 8: 1 = same story … 4 = unrelated)."""
+
+    pair_id: str
+    first: str  # article ids, keys of the articles dict read alongside
+    second: str
+    overall: float
+
+
+def read_semeval_pairs(path: str | Path) -> tuple[dict[str, Article], list[LabelledPair]]:
+    """Every distinct text of a SemEval pairs CSV as one article, and the pairs between them.
+
+    The data joins title and body with a double space: the title is the text up to there
+    (capped at 200 characters), so title-only and body views both apply as in a real stream.
+    """
+    articles: dict[str, Article] = {}
+    pairs = []
+    with Path(path).open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            ids = []
+            for key, lang in (("text1", row.get("lang1")), ("text2", row.get("lang2"))):
+                text = (row.get(key) or "").strip()
+                title = re.split(r"\s{2,}", text, maxsplit=1)[0][:200]
+                article = Article(source=f"semeval:{row['pair_id']}", title=title, raw_text=text, lang_hint=lang)
+                articles.setdefault(article.id, article)
+                ids.append(article.id)
+            pairs.append(LabelledPair(row["pair_id"], ids[0], ids[1], float(row["Overall"])))
+    return articles, pairs

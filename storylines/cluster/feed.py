@@ -45,7 +45,6 @@ class IngestReport:
     near_duplicates: int = 0  # stored, and grouped with the article they copy
     new_events: int = 0
     new_storylines: int = 0
-    merges: int = 0  # events or storylines joined into one by a later article
     skipped: list[Skipped] = field(default_factory=list)
     seconds: Counter[str] = field(default_factory=Counter)  # read, enrich, embed, cluster, store
     assignments: dict[str, Assignment] = field(default_factory=dict)
@@ -59,7 +58,6 @@ class IngestReport:
         self.near_duplicates += assignment.duplicate_of is not None
         self.new_events += assignment.new_event
         self.new_storylines += assignment.new_storyline
-        self.merges += len(assignment.merged_events) + len(assignment.merged_storylines)
 
 
 def _timed_batches(items: Iterable[Article | Skipped], size: int, seconds: Counter[str]) -> Iterator[list]:

@@ -1,49 +1,47 @@
 """Online two-level clustering: each new article is placed in an event and a storyline on arrival.
 
-Per article: the vector index proposes the nearest stored articles, the comparer judges each
-pair (Overall 1 = same story … 4 = unrelated), and time decides how close is close enough:
+Per article the vector index proposes the nearest stored articles and the comparer judges each
+pair.  Then, without ever re-clustering:
 
-* **event** (one happening): Overall ≤ ``event_overall`` and at most ``event_days`` apart;
-* **storyline** (a continuing story): Overall ≤ ``storyline_overall``, entities alike
-  (entities dimension ≤ ``storyline_entities``) and at most ``storyline_days`` apart.
+* **event** (one happening): every candidate event is judged *as a whole*: the same-event
+  probabilities of all its retrieved members, the cosine to its mean vector, its size and the
+  days since its first and last report go through a learned join model (``event_judge.py``); the
+  article joins the best event whose join probability clears the threshold and whose last report
+  is at most ``event_days`` old, else it starts a new event.  One look-alike member is not
+  enough, and no single article ever merges two events, so events do not chain.
+* **near-duplicate** (a copy or translation, confirmed by the comparer): joins its twin's event,
+  and does nothing else.
+* **storyline** (a continuing story): only a *new event* chooses a storyline, by how well its
+  first report fits each candidate storyline's core (a bounded sample of its largest events),
+  on Overall, entities and time; storylines never merge online, so a weak link cannot turn a
+  storyline into a grab-bag.
 
-Unknown dates give no time penalty; year-less dates still bound the gap (see ``timeline``).
-An article that belongs to two events with a strong score (≤ ``merge_overall``) merges them, and
-one related to several storylines links them into one.  Nothing is ever re-clustered: the cost
-per article is one ANN search, ``candidates`` comparisons and one store transaction, flat in
-corpus size.  Decisions depend only on the input order, so a given order always gives the
-same clusters.
+The cost per article is one ANN search, ``candidates`` comparisons, a few more for a new event,
+and one store transaction, flat in corpus size.  A given input order always gives the same
+clusters.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from storylines.article import Article
+from storylines.cluster.event_judge import JoinModel, event_features
 from storylines.cluster.labels import article_stats, merge_stats
 from storylines.cluster.timeline import article_day, days_apart
 from storylines.compare.types import Comparer, Comparison, Representation
+from storylines.settings import ClusterSettings, load_settings
 from storylines.store.base import ArticleRef, EventRecord, Store
 from storylines.store.index import VectorIndex, index_path
 
-
-@dataclass
-class ClusterSettings:
-    candidates: int = 10  # nearest stored articles judged per new article
-    min_similarity: float = 0.0  # ANN cosine below which a neighbour is not even judged
-    event_overall: float = 1.8
-    merge_overall: float = 1.5
-    event_days: float = 3.0
-    storyline_overall: float = 2.5
-    storyline_entities: float = 2.5
-    storyline_days: float = 180.0
-    representation_cache: int = 4_096  # decoded candidate representations kept in RAM (~10 KB each)
-    save_index_every: int = 20_000  # articles between index snapshots (the store stays the truth)
+EVENT_SAMPLE = 3  # members of each event kept as its sample for storyline cores
 
 
 @dataclass
@@ -56,8 +54,6 @@ class Assignment:
     new_event: bool = False
     new_storyline: bool = False
     duplicate_of: str | None = None
-    merged_events: list[int] = field(default_factory=list)
-    merged_storylines: list[int] = field(default_factory=list)
     already_stored: bool = False
 
 
@@ -72,17 +68,6 @@ class _Judged:
     def within(self, days: float) -> bool:
         return self.gap is None or self.gap <= days
 
-    def same_event(self, settings: ClusterSettings) -> bool:
-        return self.comparison.overall <= settings.event_overall and self.within(settings.event_days)
-
-    def related(self, settings: ClusterSettings) -> bool:
-        entities = self.comparison.dimensions.get("entities", self.comparison.overall)
-        return (
-            self.comparison.overall <= settings.storyline_overall
-            and entities <= settings.storyline_entities
-            and self.within(settings.storyline_days)
-        )
-
 
 class OnlineStoryClusterer:
     """Incremental event + storyline clusterer over a :class:`Store` (scikit-learn-like API)."""
@@ -93,26 +78,31 @@ class OnlineStoryClusterer:
         store: Store,
         settings: ClusterSettings | None = None,
         index: VectorIndex | None = None,
+        join_model: JoinModel | None = None,
     ):
+        """``settings`` given are validated and saved in the store; else the store's own are used.
+
+        Raises :class:`storylines.settings.SettingsError` for a store filled by another comparer.
+        """
         self.comparer = comparer
         self.store = store
-        self.settings = settings or ClusterSettings()
-        self._claim_store_for_model()
+        self.settings = load_settings(store, comparer.model_id, settings.model_dump() if settings else None)
+        self._join_model = join_model
         self.index = index or VectorIndex.open_for(store, comparer.dim)
         self._representations: OrderedDict[int, Representation] = OrderedDict()
         self._unsaved = 0
         self.timings: Counter[str] = Counter()  # seconds spent per stage: embed, cluster, store
 
-    def _claim_store_for_model(self) -> None:
-        """Vectors of two models do not mix: a store belongs to the model that filled it."""
-        stored = self.store.get_meta("model_id")
-        if stored is None:
-            with self.store.transaction():
-                self.store.set_meta("model_id", self.comparer.model_id)
-        elif stored != self.comparer.model_id:
-            raise ValueError(
-                f"{self.store.path} holds vectors of model {stored!r}, not {self.comparer.model_id!r}"
-            )
+    @cached_property
+    def join_model(self) -> JoinModel:
+        return self._join_model or JoinModel.load()
+
+    @cached_property
+    def _overall_curve(self) -> tuple[float, float]:
+        """Overall → P(same event) for comparers that give no calibrated probability themselves."""
+        from storylines.compare.same_event import SameEventModel
+
+        return SameEventModel.load().full_curve
 
     def partial_fit(self, articles: Sequence[Article]) -> list[Assignment]:
         """Place each article (enriched) in order; already stored ones come back as they are."""
@@ -157,8 +147,8 @@ class OnlineStoryClusterer:
 
     # --- deciding -----------------------------------------------------------------------
     def _judge(self, representation: Representation, vector: np.ndarray, day: str | None) -> list[_Judged]:
-        ids, sims = self.index.search(vector, self.settings.candidates)
-        refs = self.store.get_refs([int(i) for i in ids[sims >= self.settings.min_similarity]])
+        ids, _ = self.index.search(vector, self.settings.candidates)
+        refs = self.store.get_refs([int(i) for i in ids])
         others = [self._representation(ref) for ref in refs]
         comparisons = self._compare_all(representation, others)
         return [
@@ -185,6 +175,12 @@ class OnlineStoryClusterer:
             cache.popitem(last=False)
         return representation
 
+    def _same_event(self, comparison: Comparison) -> float:
+        if comparison.same_event is not None:
+            return comparison.same_event
+        slope, intercept = self._overall_curve
+        return 1.0 / (1.0 + math.exp(-(slope * comparison.overall + intercept)))
+
     # --- writing (inside one transaction) -----------------------------------------------
     def _commit(
         self,
@@ -194,53 +190,66 @@ class OnlineStoryClusterer:
         day: str | None,
         judged: list[_Judged],
     ) -> tuple[int, Assignment]:
-        settings = self.settings
         duplicate = next(
-            (j for j in judged if j.comparison.near_duplicate and j.within(settings.event_days)), None
+            (
+                j
+                for j in judged
+                if j.comparison.near_duplicate and j.ref.event_id is not None and j.within(self.settings.event_days)
+            ),
+            None,
         )
-        event_scores: dict[int, float] = {}
-        for j in judged:
-            if j.ref.event_id is not None and (j is duplicate or j.same_event(settings)):
-                score = settings.merge_overall if j is duplicate else j.comparison.overall
-                event_scores[j.ref.event_id] = min(score, event_scores.get(j.ref.event_id, score))
         duplicate_of = (duplicate.ref.duplicate_of or duplicate.ref.id) if duplicate else None
         rowid = self.store.add_article(article, representation.to_bytes(), vector, day, duplicate_of)
         assignment = Assignment(article_id=article.id, event_id=0, storyline_id=0, duplicate_of=duplicate_of)
-        event = self._event_for(event_scores, judged, assignment)
-        self._link_storylines(event, judged, assignment)
-        self._add_to_event(event, article, vector, day)
+        if duplicate is not None:
+            event = self._require_event(int(duplicate.ref.event_id or 0))
+        else:
+            event = self._best_event(judged, vector, day) or self._new_event(
+                representation, judged, day, assignment
+            )
+        self._add_to_event(event, article, vector, day, rowid)
         reason = "near-duplicate" if duplicate else "new event" if assignment.new_event else "joined"
         self.store.assign_article(article.id, event.id, reason)
         assignment.event_id, assignment.storyline_id = event.id, event.storyline_id
         return rowid, assignment
 
-    def _event_for(
-        self, scores: dict[int, float], judged: list[_Judged], assignment: Assignment
-    ) -> EventRecord:
-        """The best matching event, with strong second matches merged in; else a new event."""
-        if not scores:
-            return self._new_event(judged, assignment)
-        best = min(scores, key=lambda event_id: (scores[event_id], event_id))
-        strong = sorted(e for e, score in scores.items() if score <= self.settings.merge_overall)
-        group = strong if best in strong else [best]
-        keep = self._require_event(group[0])  # the oldest survives, so ids stay stable
-        for other_id in group[1:]:
-            other = self._require_event(other_id)
-            self.store.merge_events(other.id, keep.id)
-            keep.size += other.size
-            keep.centroid = keep.centroid + other.centroid
-            keep.stats = merge_stats(keep.stats, other.stats)
-            if other.storyline_id != keep.storyline_id:
-                self._merge_storylines([keep.storyline_id, other.storyline_id], keep, assignment)
-            assignment.merged_events.append(other.id)
-        return keep
+    def _best_event(self, judged: list[_Judged], vector: np.ndarray, day: str | None) -> EventRecord | None:
+        """The candidate event with the highest join probability, if it clears the threshold."""
+        members: dict[int, list[float]] = defaultdict(list)
+        for j in judged:
+            if j.ref.event_id is not None:
+                members[j.ref.event_id].append(self._same_event(j.comparison))
+        events, rows = [], []
+        for event_id, probabilities in members.items():
+            event = self._require_event(event_id)
+            first, last = event_span(event)
+            since_last = days_apart(day, last)
+            if since_last is not None and since_last > self.settings.event_days:
+                continue
+            norm = float(np.linalg.norm(event.centroid)) or 1.0
+            events.append(event)
+            rows.append(
+                event_features(
+                    probabilities,
+                    event.size,
+                    float(vector @ event.centroid) / norm,
+                    since_last,
+                    days_apart(day, first),
+                    self.settings.candidates,
+                )
+            )
+        if not rows:
+            return None
+        probabilities_ = self.join_model.probabilities(rows)
+        best = int(np.argmax(probabilities_))
+        threshold = self.settings.event_join if self.settings.event_join is not None else self.join_model.threshold
+        return events[best] if probabilities_[best] >= threshold else None
 
-    def _new_event(self, judged: list[_Judged], assignment: Assignment) -> EventRecord:
-        related = [j for j in judged if j.related(self.settings) and j.ref.storyline_id is not None]
-        if related:
-            best = min(related, key=lambda j: (j.comparison.overall, j.ref.rowid))
-            storyline_id = int(best.ref.storyline_id or 0)
-        else:
+    def _new_event(
+        self, representation: Representation, judged: list[_Judged], day: str | None, assignment: Assignment
+    ) -> EventRecord:
+        storyline_id = self._fitting_storyline(representation, judged, day)
+        if storyline_id is None:
             storyline_id = self.store.create_storyline()
             assignment.new_storyline = True
         assignment.new_event = True
@@ -248,21 +257,41 @@ class OnlineStoryClusterer:
         event_id = self.store.create_event(storyline_id, centroid, {})
         return EventRecord(id=event_id, storyline_id=storyline_id, size=0, centroid=centroid, stats={})
 
-    def _link_storylines(self, event: EventRecord, judged: list[_Judged], assignment: Assignment) -> None:
-        """One article related to events of several storylines shows they are one storyline."""
-        linked = {event.storyline_id}
-        linked.update(
-            int(j.ref.storyline_id) for j in judged if j.related(self.settings) and j.ref.storyline_id
-        )
-        if len(linked) > 1:
-            self._merge_storylines(sorted(linked), event, assignment)
+    def _fitting_storyline(
+        self, representation: Representation, judged: list[_Judged], day: str | None
+    ) -> int | None:
+        """The candidate storyline whose core the report fits best, if it fits well enough.
 
-    def _merge_storylines(self, storyline_ids: list[int], event: EventRecord, assignment: Assignment) -> None:
-        live = sorted({self._live_storyline(s) for s in storyline_ids})
-        for other in live[1:]:
-            self.store.merge_storylines(other, live[0])
-            assignment.merged_storylines.append(other)
-        event.storyline_id = live[0]
+        Candidates are the storylines of the retrieved neighbours; the report is compared with
+        each one's core (the samples of its largest events), so a storyline is joined for what it
+        is about, not for its newest or loosest event.
+        """
+        settings = self.settings
+        candidates = sorted({self._live_storyline(int(j.ref.storyline_id)) for j in judged if j.ref.storyline_id})
+        best: tuple[float, int] | None = None
+        for storyline_id in candidates:
+            core, last_day = self._storyline_core(storyline_id)
+            gap = days_apart(day, last_day)
+            if not core or (gap is not None and gap > settings.storyline_days):
+                continue
+            comparisons = self._compare_all(representation, [self._representation(ref) for ref in core])
+            overall = float(np.mean([c.overall for c in comparisons]))
+            entities = float(np.mean([c.dimensions.get("entities", c.overall) for c in comparisons]))
+            if overall <= settings.storyline_overall and entities <= settings.storyline_entities:
+                if best is None or (overall, storyline_id) < best:
+                    best = (overall, storyline_id)
+        return best[1] if best else None
+
+    def _storyline_core(self, storyline_id: int) -> tuple[list[ArticleRef], str | None]:
+        """Sample members of the storyline's largest events (bounded), and its last full day."""
+        events = sorted(self.store.events_of_storyline(storyline_id), key=lambda e: (-e.size, e.id))
+        rowids: list[int] = []
+        for event in events:
+            rowids.extend(event.stats.get("sample", [])[: self.settings.storyline_core - len(rowids)])
+            if len(rowids) >= self.settings.storyline_core:
+                break
+        last_days = [last for _, last in map(event_span, events) if last]
+        return self.store.get_refs(rowids), max(last_days, default=None)
 
     def _live_storyline(self, storyline_id: int) -> int:
         """Follow merges: a candidate's storyline may have been merged earlier in this article."""
@@ -278,12 +307,14 @@ class OnlineStoryClusterer:
         return event
 
     def _add_to_event(
-        self, event: EventRecord, article: Article, vector: np.ndarray, day: str | None
+        self, event: EventRecord, article: Article, vector: np.ndarray, day: str | None, rowid: int
     ) -> None:
         # How well the article fits the event as it stood: the label keeps, per language, the
         # title of the best-fitting report (the first one scores 0 and yields to any later one).
         closeness = float(vector @ event.centroid / (np.linalg.norm(event.centroid) or 1.0))
+        sample = event.stats.get("sample", [])
         event.stats = merge_stats(event.stats, article_stats(article, day, closeness))
+        event.stats["sample"] = sample + [rowid] if len(sample) < EVENT_SAMPLE else sample
         event.centroid = event.centroid + vector
         event.size += 1
         self.store.save_event(event)
@@ -299,3 +330,10 @@ class OnlineStoryClusterer:
             duplicate_of=stored.duplicate_of,
             already_stored=True,
         )
+
+
+def event_span(event: EventRecord) -> tuple[str | None, str | None]:
+    """First and last day of an event: full ISO days when it has any, else year-less ones."""
+    days = event.stats.get("days", [])
+    full = [d for d in days if not d.startswith("--")] or list(days)
+    return (full[0], full[-1]) if full else (None, None)

@@ -12,6 +12,7 @@ from storylines.compare.features import FEATURE_NAMES, pair_features
 from storylines.compare.lexical import dominant_script, minhash_signature, name_keys, numbers
 from storylines.compare.model import CompareModel
 from storylines.compare.representation import ArticleRepresentation
+from storylines.compare.same_event import SameEventModel, title_only
 from storylines.compare.types import Comparison
 from storylines.compare.views import VIEWS, prepare
 from storylines.embed import Embedder, default_embedder
@@ -39,6 +40,10 @@ class StoryComparer:
     @cached_property
     def model(self) -> CompareModel:
         return self._model or CompareModel.load()
+
+    @cached_property
+    def same_event_model(self) -> SameEventModel:
+        return SameEventModel.load()
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -125,6 +130,8 @@ class StoryComparer:
             return []
         rows = np.vstack([pair_features(a, b) for b in others])
         scores = self.model.predict(rows)
+        titles_only = np.array([title_only(a.length, a.title) or title_only(b.length, b.title) for b in others])
+        same_event = self.same_event_model.probabilities(rows, FEATURE_NAMES, scores["overall"], titles_only)
         results = []
         for index, b in enumerate(others):
             features = dict(zip(FEATURE_NAMES, rows[index].tolist(), strict=True))
@@ -138,6 +145,7 @@ class StoryComparer:
                     same_story=overall <= self.model.same_story_threshold,
                     near_duplicate=self.model.is_near_duplicate(features),
                     evidence=explain(a, b, features),
+                    same_event=round(float(same_event[index]), 4),
                 )
             )
         return results

@@ -19,6 +19,10 @@ class Comparison:
     same_story: bool
     near_duplicate: bool
     evidence: dict[str, Any] = field(default_factory=dict)
+    # Probability that both report the same happening, calibrated for what the two texts hold
+    # (titles only, or bodies); None when the comparer has no calibration (the clusterer then
+    # derives it from ``overall``).
+    same_event: float | None = None
 
 
 class Representation(Protocol):

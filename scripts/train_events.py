@@ -1,0 +1,224 @@
+"""Learn the clusterer's same-event decisions from data and ship them as package models.
+
+    python scripts/train_events.py            # fit on the earlier 60 % of OG2021 dev, report the rest
+    python scripts/train_events.py --save     # ... and write the two package models
+
+1. Title view (``compare/same_event_model.joblib``): a classifier over the comparer's pair
+   features, fitted on the title pairs the clusterer actually judges: each OG2021 title against
+   its nearest earlier titles, labelled by the human-verified events.
+2. Body view: a logistic curve from predicted Overall to P(annotators' Overall ≤ 1.5) on the
+   SemEval pairs, with Overall predicted out of fold (5 folds grouped by base pair id).
+3. Event join (``cluster/join_model.joblib``): a classifier over event-level features
+   (``cluster/event_judge.py``), fitted on a simulated run of the stream, first on the gold
+   state, then twice more on the states its own decisions reach (DAgger), so it has seen
+   impure events.  Probabilities of step 1 are cross-fitted (5 time blocks) for this.
+
+Only the earlier part of OG2021 is used for fitting; the figure printed for the later part is a
+simulation (exact neighbours); the product's figure is ``storylines eval clusters --holdout``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import SplineTransformer
+
+from storylines.cluster.evaluate import holdout_split, read_labelled, read_semeval_pairs, score
+from storylines.cluster.event_judge import MODEL_FILE as JOIN_FILE
+from storylines.cluster.event_judge import JoinModel, event_features
+from storylines.cluster.timeline import article_day, days_apart
+from storylines.compare import load_comparer
+from storylines.compare.evaluate import base_pair_id
+from storylines.compare.features import FEATURE_NAMES, pair_features
+from storylines.compare.representation import ArticleRepresentation
+from storylines.compare.same_event import MODEL_FILE as SAME_EVENT_FILE
+from storylines.compare.same_event import SameEventModel
+from storylines.pipeline import default_pipeline
+from storylines.settings import ClusterSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared/data"
+SAME_EVENT_GOLD = 1.5  # SemEval Overall at or below this: one event ("very similar")
+JOIN_THRESHOLD = 0.5  # the natural decision point of a calibrated probability; not tuned on held-out data
+BLOCKS = 5
+
+
+def make_classifier(c: float = 0.3) -> Pipeline:
+    """Logistic regression on cubic splines of each feature; missing values imputed and flagged."""
+    return make_pipeline(
+        SimpleImputer(strategy="median", add_indicator=True),
+        SplineTransformer(n_knots=4, degree=3),
+        LogisticRegression(C=c, max_iter=3000),
+    )
+
+
+class Stream:
+    """Titles in time order with their representations, days and gold events."""
+
+    def __init__(self, items: list, reps: list[ArticleRepresentation]):
+        self.gold = [item.cluster_id for item in items]
+        self.days = [article_day(item.article) for item in items]
+        self.reps = reps
+        self.vectors = np.stack([rep.vector for rep in reps])
+
+    def neighbours(self, k: int) -> list[np.ndarray]:
+        """Exact top-k earlier items by cosine (what the ANN index approximates)."""
+        return [np.argsort(-(self.vectors[:a] @ self.vectors[a]))[:k] for a in range(len(self.reps))]
+
+    def pair_rows(self, tops: list[np.ndarray]) -> tuple[list[tuple[int, int]], np.ndarray, np.ndarray]:
+        pairs = [(a, int(b)) for a, top in enumerate(tops) for b in top]
+        rows = np.vstack([pair_features(self.reps[a], self.reps[b]) for a, b in pairs])
+        labels = np.array([self.gold[a] == self.gold[b] for a, b in pairs])
+        return pairs, rows, labels
+
+
+def simulate(stream: Stream, tops: list[np.ndarray], prob: dict, settings: ClusterSettings,
+             join: JoinModel | None, mode: str) -> tuple[list, list]:
+    """Run the event decisions over the stream; ``mode`` teacher|dagger collects training rows."""
+    event_of: list = []
+    members: dict = defaultdict(list)
+    sums: dict = {}
+    span: dict = {}
+    rows: list = []
+    for a in range(len(stream.reps)):
+        hits = defaultdict(list)
+        for b in tops[a]:
+            hits[event_of[b]].append(int(b))
+        day = stream.days[a]
+        candidates, features = [], []
+        for event, members_hit in hits.items():
+            gap_last = days_apart(day, span[event][1])
+            if gap_last is not None and gap_last > settings.event_days:
+                continue
+            centroid = sums[event] / np.linalg.norm(sums[event])
+            candidates.append(event)
+            features.append(event_features(
+                [prob[a, b] for b in members_hit], len(members[event]), float(stream.vectors[a] @ centroid),
+                gap_last, days_apart(day, span[event][0]), settings.candidates,
+            ))
+        if mode != "predict":
+            for event, row in zip(candidates, features, strict=True):
+                majority = Counter(stream.gold[m] for m in members[event]).most_common(1)[0][0]
+                rows.append((row, stream.gold[a] == (event if mode == "teacher" else majority)))
+        chosen = None
+        if mode == "teacher":
+            chosen = stream.gold[a]
+        elif features and join is not None:
+            p = join.probabilities(features)
+            best = int(np.argmax(p))
+            chosen = candidates[best] if p[best] >= join.threshold else None
+        if chosen is None:
+            chosen = ("new", a)
+        event_of.append(chosen)
+        members[chosen].append(a)
+        sums[chosen] = sums.get(chosen, 0) + stream.vectors[a]
+        first, last = span.get(chosen, (day, day))
+        span[chosen] = (min(first, day) if first and day else first or day, max(last, day) if last and day else last or day)
+    return [str(e) for e in event_of], rows
+
+
+def represent_og(path: Path) -> tuple[list, list[ArticleRepresentation]]:
+    items = sorted(read_labelled(path), key=lambda item: (item.time is None, item.time or ""))
+    pipeline = default_pipeline()
+    articles = [pipeline(item.article) for item in items]
+    return items, load_comparer().represent_many(articles)
+
+
+def fit_title_view(train: Stream, tops: list[np.ndarray]) -> tuple:
+    pairs, rows, labels = train.pair_rows(tops)
+    blocks = np.array([a * BLOCKS // len(train.reps) for a, _ in pairs])
+    crossfit = np.zeros(len(pairs))
+    for block in range(BLOCKS):
+        model = make_classifier().fit(rows[blocks != block], labels[blocks != block])
+        crossfit[blocks == block] = model.predict_proba(rows[blocks == block])[:, 1]
+    print(f"title pairs {len(pairs)} ({labels.mean():.1%} same event); cross-fitted AUC "
+          f"{roc_auc_score(labels, crossfit):.3f} (cosine {roc_auc_score(labels, rows[:, 0]):.3f})")
+    return make_classifier().fit(rows, labels), dict(zip(pairs, crossfit, strict=True))
+
+
+def fit_body_curve(pairs_csv: Path) -> tuple[float, float]:
+    """Logistic of out-of-fold predicted Overall against annotators' Overall ≤ 1.5."""
+    comparer = load_comparer()
+    articles, pairs = read_semeval_pairs(pairs_csv)
+    gold_rows = {row["pair_id"]: row for row in csv.DictReader(pairs_csv.open(encoding="utf-8"))}
+    pipeline = default_pipeline()
+    reps = dict(zip(articles, comparer.represent_many([pipeline(a) for a in articles.values()]), strict=True))
+    rows = np.vstack([pair_features(reps[p.first], reps[p.second]) for p in pairs])
+    gold = np.array([[float(gold_rows[p.pair_id][t.capitalize()]) for t in comparer.model.targets] for p in pairs])
+    groups = [base_pair_id(p.pair_id) for p in pairs]
+    predicted = np.zeros(len(pairs))
+    for fit, held in GroupKFold(5).split(rows, groups=groups):
+        regressor = clone(comparer.model.regressor).fit(rows[fit], gold[fit])
+        predicted[held] = np.clip(regressor.predict(rows[held]), 1, 4).reshape(len(held), -1)[:, 0]
+    same = gold[:, 0] <= SAME_EVENT_GOLD
+    curve = LogisticRegression().fit(predicted.reshape(-1, 1), same)
+    print(f"body pairs {len(pairs)} ({same.mean():.1%} with Overall ≤ {SAME_EVENT_GOLD}); "
+          f"AUC of out-of-fold Overall {roc_auc_score(same, -predicted):.3f}")
+    return float(curve.coef_[0, 0]), float(curve.intercept_[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--og", type=Path, default=DATA / "og2021-dev/og2021_dev.csv")
+    parser.add_argument("--pairs", type=Path, default=DATA / "semeval2022-task8/pairs.csv")
+    parser.add_argument("--holdout", type=float, default=0.4, help="later share of the stream held out")
+    parser.add_argument("--save", action="store_true", help="write the package models")
+    args = parser.parse_args()
+    if not args.og.exists():
+        sys.exit(f"no OG2021 file at {args.og}")
+    settings = ClusterSettings()
+    items, reps = represent_og(args.og)
+    train_n, _ = holdout_split(len(items), args.holdout)
+    train = Stream(items[:train_n], reps[:train_n])
+    test = Stream(items[train_n:], reps[train_n:])
+    train_tops, test_tops = train.neighbours(settings.candidates), test.neighbours(settings.candidates)
+    title_classifier, crossfit = fit_title_view(train, train_tops)
+    same_event = SameEventModel(list(FEATURE_NAMES), title_classifier, fit_body_curve(args.pairs))
+
+    _, teacher_rows = simulate(train, train_tops, crossfit, settings, None, "teacher")
+    collected = list(teacher_rows)
+    join = None
+    for _ in range(3):
+        x = np.array([row for row, _ in collected])
+        y = np.array([label for _, label in collected])
+        join = JoinModel(make_classifier().fit(x, y), JOIN_THRESHOLD)
+        _, more = simulate(train, train_tops, crossfit, settings, join, "dagger")
+        collected += more
+    assert join is not None
+    test_pairs, test_rows, test_labels = test.pair_rows(test_tops)
+    test_prob = title_classifier.predict_proba(test_rows)[:, 1]
+    print(f"held-out title pairs: AUC {roc_auc_score(test_labels, test_prob):.3f} "
+          f"(cosine {roc_auc_score(test_labels, test_rows[:, 0]):.3f})")
+    results = {}
+    for name, stream, tops, prob in (
+        ("train (cross-fitted)", train, train_tops, crossfit),
+        ("held-out", test, test_tops, dict(zip(test_pairs, test_prob, strict=True))),
+    ):
+        predicted, _ = simulate(stream, tops, prob, settings, join, "predict")
+        result = score(stream.gold, predicted)
+        print(f"{name}: B-cubed F1 {result['bcubed_f1']:.3f} (P {result['bcubed_p']:.3f} R {result['bcubed_r']:.3f}), "
+              f"pairwise F1 {result['pairwise_f1']:.3f}, largest {result['largest']} (gold {result['largest_gold']})")
+        results[name] = {k: round(v, 4) for k, v in result.items() if isinstance(v, float)}
+    join.report = same_event.report = {"trained_on": f"OG2021 dev, first {train_n} titles", "simulated": results}
+    if args.save:
+        same_event.save(ROOT / "storylines/compare" / SAME_EVENT_FILE)
+        join.save(ROOT / "storylines/cluster" / JOIN_FILE)
+        print("saved", SAME_EVENT_FILE, JOIN_FILE)
+    print(f"join threshold {join.threshold}; candidates {settings.candidates}; window {settings.event_days} days;"
+          f" log-size feature range up to {math.log1p(len(train.reps)):.1f}")
+
+
+if __name__ == "__main__":
+    main()
