@@ -22,9 +22,17 @@ def printable(name: str) -> str:
     Names that are not valid UTF-8 arrive from the OS with surrogate escapes, which
     SQLite and JSON encoders refuse; ANSI escapes in a name would drive the terminal.
     """
-    name = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    name = name.encode("utf-8", "surrogatepass").decode("utf-8", "replace")  # lone surrogates from JSON
+    name = name.encode("utf-8", "backslashreplace").decode("utf-8")
     return _CONTROL.sub(lambda match: f"\\x{ord(match[0]):02x}", name)
+
+
+def printable_text(text: str) -> str:
+    """Text with lone surrogates (from JSON escapes) replaced, which UTF-8 encoders refuse."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
 
 
 def one_line(reason: str, max_chars: int = 300) -> str:

@@ -72,7 +72,8 @@ def ingest(
 
 def _without_store_files(items: Iterable[Article | Skipped], db_path: str) -> Iterator[Article | Skipped]:
     """A store kept inside the folder being ingested is not input: drop its files, not report them."""
-    own = {f"{Path(db_path).resolve()}{suffix}" for suffix in ("", "-wal", "-shm", "-journal", ".faiss", ".faiss.lock")}
+    suffixes = ("", "-wal", "-shm", "-journal", ".faiss", ".faiss.lock")
+    own = {f"{Path(db_path).resolve()}{suffix}" for suffix in suffixes}
     for item in items:
         if not (isinstance(item, Skipped) and str(Path(item.source).resolve()) in own):
             yield item

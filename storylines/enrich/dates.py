@@ -172,6 +172,11 @@ def _hint_parser(langs: tuple[str, ...]) -> DateDataParser:
     )
 
 
+# Metadata years below this are placeholders (Go's zero time 0001-01-01), not dates; they would
+# also overflow ``date`` arithmetic.  Above the upper one nothing can be counted back from.
+PLAUSIBLE_YEARS = range(1000, 9000)
+
+
 @lru_cache(maxsize=4096)
 def _parse_hint(hint: str, langs: tuple[str, ...]) -> date | None:
     try:
@@ -180,7 +185,7 @@ def _parse_hint(hint: str, langs: tuple[str, ...]) -> date | None:
         return None
     if found.date_obj is None or not {"year", "month", "day"} <= set(found.parts):
         return None
-    return found.date_obj.date()
+    return found.date_obj.date() if found.date_obj.year in PLAUSIBLE_YEARS else None
 
 
 def _inside_any(mention: Mention, spans: list[DateSpan]) -> bool:

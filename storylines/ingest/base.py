@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from storylines.article import Article, Skipped
 
 MB = 2**20
-MAX_DOCUMENT_BYTES = 50 * MB  # one txt/html/feed document; streamed formats have no total limit
+MAX_DOCUMENT_BYTES = 50 * MB  # one html/feed document; streamed formats have no total limit
+MAX_TEXT_BYTES = 8 * MB  # one .txt article, or one JSON Lines line / CSV row
+# One article's text: the longest news reports are ~100k characters; megabytes of text are a book or
+# a dump, and would make the language and date regexes allocate gigabytes.
+MAX_ARTICLE_CHARS = 1_000_000
+MAX_DEPTH = 64  # nesting of one JSON record: articles are flat; deeper is an attack on the parsers
 MAX_RAW_HTML_BYTES = 2 * MB  # larger pages keep only their extracted text
 HEAD_BYTES = 64 * 2**10  # what format and encoding sniffing look at
 

@@ -11,7 +11,7 @@ from typing import Any
 import ijson
 
 from storylines.article import Article, Skipped
-from storylines.ingest.base import HEAD_BYTES, MAX_DOCUMENT_BYTES, FieldNames, Item, Unreadable
+from storylines.ingest.base import HEAD_BYTES, MAX_DEPTH, MAX_TEXT_BYTES, FieldNames, Item, Unreadable
 from storylines.ingest.decode import Line, decoded_lines, detect_encoding, fix_text, utf8_stream
 
 _CSV_DELIMITERS = ",;\t|"
@@ -25,10 +25,26 @@ def _as_text(value: Any) -> str:
     return fix_text(str(value)).strip()
 
 
+def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether containers nest deeper than ``limit`` (iterative: the check must not recurse)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, Mapping) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, (Mapping, list)):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
 def article_from_record(record: Any, source: str, fields: FieldNames) -> Item:
     """Map the configured fields onto an Article; every other field goes to ``meta``."""
     if not isinstance(record, Mapping):
         return Skipped(source, f"not an object but {type(record).__name__}")
+    if _too_deep(record):
+        return Skipped(source, f"record nested deeper than the {MAX_DEPTH}-level limit")
     text = _as_text(record.get(fields.text))
     if not text:
         return Skipped(source, f"empty article: no text in field {fields.text!r}")
@@ -49,7 +65,7 @@ def _encoding(stream: io.BufferedReader) -> str:
 
 
 def read_jsonl(stream: io.BufferedReader, name: str, fields: FieldNames) -> Iterator[Item]:
-    for line in decoded_lines(stream, _encoding(stream)):
+    for line in decoded_lines(stream, _encoding(stream), MAX_TEXT_BYTES):
         source = f"{name}:{line.number}"
         if line.problem:
             yield Skipped(source, line.problem)
@@ -58,6 +74,9 @@ def read_jsonl(stream: io.BufferedReader, name: str, fields: FieldNames) -> Iter
                 record = json.loads(line.text)
             except json.JSONDecodeError as error:
                 yield Skipped(source, f"invalid JSON: {error.msg} (column {error.colno})")
+                continue
+            except RecursionError:
+                yield Skipped(source, f"record nested deeper than the {MAX_DEPTH}-level limit")
                 continue
             yield article_from_record(record, source, fields)
 
@@ -106,11 +125,11 @@ def _noting_problems(lines: Iterator[Line], problems: dict[int, str]) -> Iterato
 
 def read_csv(stream: io.BufferedReader, name: str, fields: FieldNames) -> Iterator[Item]:
     # csv's field limit is process-wide (128 kB by default): raise it so a long body is no error
-    csv.field_size_limit(max(csv.field_size_limit(), MAX_DOCUMENT_BYTES))
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_TEXT_BYTES))
     encoding = _encoding(stream)
     first_line = stream.peek(HEAD_BYTES)[:HEAD_BYTES].split(b"\n", 1)[0].decode(encoding, errors="replace")
     problems: dict[int, str] = {}
-    lines = _noting_problems(decoded_lines(stream, encoding), problems)
+    lines = _noting_problems(decoded_lines(stream, encoding, MAX_TEXT_BYTES), problems)
     reader = csv.reader(lines, delimiter=_delimiter(first_line, name), strict=True)
     header = next(reader, None)
     if problems:

@@ -14,15 +14,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from storylines.article import Skipped
-from storylines.ingest.base import HEAD_BYTES, FieldNames, Item, Reader, Unreadable, gunzip
+from storylines.article import Article, Skipped
+from storylines.ingest.base import HEAD_BYTES, MAX_ARTICLE_CHARS, FieldNames, Item, Reader, Unreadable, gunzip
 from storylines.ingest.decode import bom_encoding, has_nul_bytes
 from storylines.ingest.feed import read_feed
 from storylines.ingest.html import read_html
 from storylines.ingest.records import looks_like_csv, read_csv, read_json, read_jsonl
 from storylines.ingest.text import read_txt
 from storylines.ingest.warc import read_warc
-from storylines.skips import one_line, printable
+from storylines.skips import one_line, printable, printable_text
 
 logger = logging.getLogger(__name__)
 
@@ -125,11 +125,23 @@ def _reason(error: Exception, name: str) -> str:
     return f"unreadable: {type(error).__name__}: {error}"
 
 
+def _checked(article: Article) -> Item:
+    """Refuse an article too long for the enrichment regexes; make its text storable.
+
+    Lone surrogates (a JSON ``"\\ud800"``) cannot be encoded as UTF-8, so SQLite and every
+    JSON response would fail on them: they become U+FFFD.
+    """
+    if len(article.raw_text) > MAX_ARTICLE_CHARS:
+        return Skipped(article.source, f"article text over the {MAX_ARTICLE_CHARS:,}-character limit")
+    article.title, article.raw_text = printable_text(article.title), printable_text(article.raw_text)
+    return article
+
+
 def _guarded(stream: io.BufferedReader, name: str, fields: FieldNames) -> Iterator[Item]:
     """Whatever goes wrong with one input becomes a Skipped; the run goes on."""
     try:
         for item in _read_stream(stream, name, fields, name):
-            yield Skipped(item.source, one_line(item.reason)) if isinstance(item, Skipped) else item
+            yield Skipped(item.source, one_line(item.reason)) if isinstance(item, Skipped) else _checked(item)
     except Exception as error:  # a parser bug on odd input must not end a run of many files either
         yield Skipped(name, one_line(_reason(error, name)))
 
