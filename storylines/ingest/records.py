@@ -81,15 +81,50 @@ def read_jsonl(stream: io.BufferedReader, name: str, fields: FieldNames) -> Iter
             yield article_from_record(record, source, fields)
 
 
+_OPEN = {"start_map", "start_array"}
+_CLOSE = {"end_map", "end_array"}
+
+
+def _json_values(events: Iterator[tuple[str, Any]], is_array: bool) -> Iterator[Any]:
+    """The items of a top-level array (or the top-level values), built one at a time.
+
+    Built from ijson's prefix-free events with the nesting counted here: ``ijson.items`` keeps
+    a dotted prefix per level, so a 400 kB ``[[[…]]]`` made it allocate gigabytes.  An item
+    nested deeper than :data:`MAX_DEPTH` comes out as a :class:`Skipped` and is not built.
+    """
+    level = 1 if is_array else 0  # nesting at which one item starts
+    depth = 0
+    builder: ijson.ObjectBuilder | None = None
+    too_deep = False
+    for event, value in events:
+        if is_array and (depth == 0 or (depth == level and event == "end_array")):  # its own brackets
+            depth += 1 if event in _OPEN else -1 if event in _CLOSE else 0
+            continue
+        if depth == level and builder is None:
+            builder, too_deep = ijson.ObjectBuilder(), False
+        depth += 1 if event in _OPEN else -1 if event in _CLOSE else 0
+        too_deep = too_deep or depth - level > MAX_DEPTH
+        if not too_deep:
+            builder.event(event, value)
+        if depth == level:
+            deep = Skipped("", f"record nested deeper than the {MAX_DEPTH}-level limit")
+            yield deep if too_deep else builder.value
+            builder = None
+
+
 def read_json(stream: io.BufferedReader, name: str, fields: FieldNames) -> Iterator[Item]:
     """A top-level array streams item by item; one object (or several in a row) is read whole."""
     utf8 = utf8_stream(stream, _encoding(stream))
     is_array = utf8.peek(HEAD_BYTES).lstrip().startswith(b"[")
-    items = ijson.items(utf8, "item" if is_array else "", use_float=True, multiple_values=True)
+    events = ijson.basic_parse(utf8, use_float=True, multiple_values=True)
     count = 0
     try:
-        for count, record in enumerate(items, start=1):
-            yield article_from_record(record, f"{name}[{count - 1}]" if is_array else name, fields)
+        for count, record in enumerate(_json_values(events, is_array), start=1):
+            source = f"{name}[{count - 1}]" if is_array else name
+            if isinstance(record, Skipped):
+                yield Skipped(source, record.reason)
+            else:
+                yield article_from_record(record, source, fields)
     except ijson.JSONError as error:
         message = error.args[0] if error.args else error
         if isinstance(message, bytes):  # yajl reports in bytes

@@ -219,10 +219,12 @@ def _read_file(path: Path, fields: FieldNames, progress: ReadProgress) -> Iterat
         return
     finished = progress.done
     with stream:
+        size = os.fstat(stream.fileno()).st_size
         for item in _guarded(stream, name, fields):
-            progress.done = finished + stream.raw.tell()
+            if not stream.closed:  # a reader's text wrapper may close it early
+                progress.done = finished + stream.raw.tell()
             yield item
-        progress.done = finished + stream.raw.tell()
+    progress.done = finished + size
 
 
 def _size(found: Path | Skipped) -> int:
