@@ -47,6 +47,7 @@ class IngestReport:
     read: int = 0
     stored: int = 0
     already_stored: int = 0  # same content as a stored article (or earlier in this run)
+    already_stored_ids: list[str] = field(default_factory=list)
     near_duplicates: int = 0  # stored, and grouped with the article they copy
     new_events: int = 0
     new_storylines: int = 0
@@ -59,6 +60,7 @@ class IngestReport:
         self.assignments[assignment.article_id] = assignment
         if assignment.already_stored:
             self.already_stored += 1
+            self.already_stored_ids.append(assignment.article_id)
             return
         self.stored += 1
         self.near_duplicates += assignment.duplicate_of is not None
@@ -135,6 +137,7 @@ def feed(
             report.read += 1
             if item.id in seen or clusterer.store.has_article(item.id):
                 report.already_stored += 1
+                report.already_stored_ids.append(item.id)
                 continue
             seen.add(item.id)
             fresh.append(item)
