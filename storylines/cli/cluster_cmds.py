@@ -33,9 +33,7 @@ def reference_date_option(value: str | None) -> date | None:
         raise typer.BadParameter(f"{value!r} is not an ISO date such as 2024-03-05") from None
 
 
-ReferenceDate = Annotated[
-    str | None, typer.Option(help="ISO date used when an article's year is missing.")
-]
+ReferenceDate = Annotated[str | None, typer.Option(help="ISO date used when an article's year is missing.")]
 
 
 @app.command("ingest")

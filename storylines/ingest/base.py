@@ -73,8 +73,10 @@ class StrictGzip(io.RawIOBase):
     because a read that gathers chunks across the cut drops them when the error comes.
     """
 
-    def __init__(self, stream: io.BufferedReader):
+    def __init__(self, stream: io.BufferedReader, limit: int | None = None):
         self._gzip = gzip.GzipFile(fileobj=stream, mode="rb")
+        self._left = limit
+        self._limit = limit
 
     def readable(self) -> bool:
         return True
@@ -84,10 +86,16 @@ class StrictGzip(io.RawIOBase):
             data = self._gzip.read1(len(buffer))
         except (EOFError, zlib.error, gzip.BadGzipFile) as error:
             raise TruncatedInput(f"truncated or corrupt gzip: {error}") from error
+        if self._left is not None and self._limit is not None:
+            self._left -= len(data)
+            if self._left < 0:
+                raise Unreadable(f"unpacks to more than the {self._limit // MB} MB limit for one upload")
         buffer[: len(data)] = data
         return len(data)
 
 
-def gunzip(stream: io.BufferedReader) -> io.BufferedReader:
-    """Buffered for peeking; readers that must keep every byte before a cut read line by line."""
-    return io.BufferedReader(StrictGzip(stream), HEAD_BYTES)
+def gunzip(stream: io.BufferedReader, limit: int | None = None) -> io.BufferedReader:
+    """Buffered for peeking; readers that must keep every byte before a cut read line by line.
+
+    ``limit`` caps the unpacked bytes (uploads: a 10 MB gzip bomb unpacks to 10 GB)."""
+    return io.BufferedReader(StrictGzip(stream, limit), HEAD_BYTES)

@@ -100,14 +100,18 @@ def _format(head: bytes, name: str, fields: FieldNames) -> str:
 
 
 def _read_stream(
-    stream: io.BufferedReader, name: str, fields: FieldNames, format_name: str
+    stream: io.BufferedReader,
+    name: str,
+    fields: FieldNames,
+    format_name: str,
+    max_unpacked: int | None = None,
 ) -> Iterator[Item]:
     """``format_name`` is the name that tells the format: ``a.jsonl`` for ``a.jsonl.gz``."""
     head = stream.peek(HEAD_BYTES)[:HEAD_BYTES]
     fmt = _format(head, format_name, fields)
     if fmt == "gzip":
         inner_name = format_name[:-3] if format_name.lower().endswith(".gz") else ""
-        yield from _read_stream(gunzip(stream), name, fields, inner_name)
+        yield from _read_stream(gunzip(stream, max_unpacked), name, fields, inner_name)
         return
     if not head.strip():
         raise Unreadable("empty file")
@@ -137,19 +141,25 @@ def _checked(article: Article) -> Item:
     return article
 
 
-def _guarded(stream: io.BufferedReader, name: str, fields: FieldNames) -> Iterator[Item]:
+def _guarded(
+    stream: io.BufferedReader, name: str, fields: FieldNames, max_unpacked: int | None = None
+) -> Iterator[Item]:
     """Whatever goes wrong with one input becomes a Skipped; the run goes on."""
     try:
-        for item in _read_stream(stream, name, fields, name):
+        for item in _read_stream(stream, name, fields, name, max_unpacked):
             yield Skipped(item.source, one_line(item.reason)) if isinstance(item, Skipped) else _checked(item)
     except Exception as error:  # a parser bug on odd input must not end a run of many files either
         yield Skipped(name, one_line(_reason(error, name)))
 
 
-def read_bytes(data: bytes, name: str, fields: FieldNames | None = None) -> Iterator[Item]:
-    """Read an upload; the format comes from ``name``'s extension, else from the content."""
+def read_bytes(
+    data: bytes, name: str, fields: FieldNames | None = None, max_unpacked: int | None = None
+) -> Iterator[Item]:
+    """Read an upload; the format comes from ``name``'s extension, else from the content.
+
+    ``max_unpacked`` caps what a gzip upload may unpack to, in bytes."""
     stream = io.BufferedReader(io.BytesIO(data), HEAD_BYTES)  # type: ignore[arg-type]
-    yield from _guarded(stream, name, fields or FieldNames())
+    yield from _guarded(stream, name, fields or FieldNames(), max_unpacked)
 
 
 def _is_hidden(path: Path, root: Path) -> bool:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from storylines.article import Article, Skipped
 from storylines.serve.models import ArticleIn, AssignmentOut, IngestResult, SkippedOut
+from storylines.skips import printable, printable_text
 
 if TYPE_CHECKING:
     from storylines.cluster.online import OnlineStoryClusterer
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 
 MAX_UPLOAD_ITEMS = 10_000  # articles (and skipped inputs) read from one upload; the rest are not read
+MAX_UPLOAD_UNPACKED = 200 * 2**20  # bytes a compressed upload may unpack to
 
 
 class IngestBusy(RuntimeError):
@@ -30,13 +32,15 @@ class IngestBusy(RuntimeError):
 
 
 def article_from_input(item: ArticleIn) -> Article:
+    """Lone surrogates (a JSON ``"\\ud800"``) become U+FFFD: neither SQLite nor a JSON response
+    could encode them."""
     return Article(
-        source=item.source,
-        title=item.title,
-        raw_text=item.text,
-        url=item.url,
-        published_hint=item.published,
-        lang_hint=item.lang,
+        source=printable(item.source),
+        title=printable_text(item.title),
+        raw_text=printable_text(item.text),
+        url=printable(item.url) if item.url else None,
+        published_hint=printable(item.published) if item.published else None,
+        lang_hint=printable(item.lang) if item.lang else None,
     )
 
 
