@@ -130,7 +130,9 @@ class Vocabulary:
 
 
 def _alternation(words: Iterable[str]) -> str:
-    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+    """Longest first; with no words, a pattern that never matches (an empty one would match
+    everywhere: Korean month names all hold digits, "1월", so none is left)."""
+    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)) or "(?!)"
 
 
 def _words(info: dict, key: str, min_len: int) -> list[str]:

@@ -78,6 +78,9 @@ def read_jsonl(stream: io.BufferedReader, name: str, fields: FieldNames) -> Iter
             except RecursionError:
                 yield Skipped(source, f"record nested deeper than the {MAX_DEPTH}-level limit")
                 continue
+            except ValueError as error:  # a number too long to convert, and the like
+                yield Skipped(source, f"invalid JSON: {error}")
+                continue
             yield article_from_record(record, source, fields)
 
 

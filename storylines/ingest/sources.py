@@ -16,7 +16,7 @@ from pathlib import Path
 
 from storylines.article import Article, Skipped
 from storylines.ingest.base import HEAD_BYTES, MAX_ARTICLE_CHARS, FieldNames, Item, Reader, Unreadable, gunzip
-from storylines.ingest.decode import bom_encoding, has_nul_bytes
+from storylines.ingest.decode import bom_encoding, has_nul_bytes, looks_binary
 from storylines.ingest.feed import read_feed
 from storylines.ingest.html import read_html
 from storylines.ingest.records import looks_like_csv, read_csv, read_json, read_jsonl
@@ -52,6 +52,7 @@ EXTENSIONS = {
     ".warc": "warc",
 }
 _GZIP_MAGIC = b"\x1f\x8b"
+_LINE_FORMATS = ("jsonl", "csv")  # read line by line: a stray NUL byte spoils one record, not the file
 _FEED_ROOTS = (b"<rss", b"<feed", b"<rdf:rdf")
 _HTML_MARKERS = (b"<html", b"<!doctype html", b"<head", b"<body")
 
@@ -115,7 +116,7 @@ def _read_stream(
         return
     if not head.strip():
         raise Unreadable("empty file")
-    if fmt != "warc" and has_nul_bytes(head):
+    if fmt != "warc" and (looks_binary(head) if fmt in _LINE_FORMATS else has_nul_bytes(head)):
         raise Unreadable("binary file: contains NUL bytes")
     yield from READERS[fmt](stream, name, fields)
 
@@ -137,6 +138,8 @@ def _checked(article: Article) -> Item:
     """
     if len(article.raw_text) > MAX_ARTICLE_CHARS:
         return Skipped(article.source, f"article text over the {MAX_ARTICLE_CHARS:,}-character limit")
+    if not any(char.isalnum() for char in article.raw_text):  # only zero-width or other invisible characters
+        return Skipped(article.source, "empty article: no letters or digits in the text")
     article.title, article.raw_text = printable_text(article.title), printable_text(article.raw_text)
     return article
 
