@@ -131,13 +131,19 @@ def _reject_binary(text: str) -> None:
         raise Unreadable("binary file: not text")
 
 
-def decode_document(data: bytes, declared: str | None = None) -> tuple[str, str]:
-    """Decode one whole document; returns the fixed text and the encoding used."""
+def decode_document(
+    data: bytes, declared: str | None = None, max_chars: int | None = None
+) -> tuple[str, str]:
+    """Decode one whole document; returns the fixed text and the encoding used.
+
+    ``max_chars`` refuses a longer text before ftfy's repair, which takes seconds per megabyte."""
     if has_nul_bytes(data[: 2 * MB]):
         raise Unreadable("binary file: contains NUL bytes")
     encoding = detect_encoding(data[: 2 * MB], declared)
     text = data.decode(encoding, errors="replace")
     _reject_binary(text[:HEAD_BYTES])
+    if max_chars is not None and len(text) > max_chars:
+        raise Unreadable(f"article text over the {max_chars:,}-character limit")
     return fix_text(text), encoding
 
 
