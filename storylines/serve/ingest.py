@@ -60,11 +60,11 @@ class LiveIngest:
 
     @cached_property
     def _clusterer(self) -> OnlineStoryClusterer:
+        from storylines.cluster.feed import configured_comparer
         from storylines.cluster.online import OnlineStoryClusterer
-        from storylines.compare import load_comparer
         from storylines.store import open_store
 
-        return OnlineStoryClusterer(load_comparer(), open_store(self.db_path))
+        return OnlineStoryClusterer(configured_comparer(), open_store(self.db_path))
 
     @contextmanager
     def reserved(self) -> Iterator[None]:
