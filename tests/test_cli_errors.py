@@ -68,3 +68,22 @@ def test_store_of_another_model(
     monkeypatch.setenv("STORYLINES_COMPARER", DOUBLE)
     status, err = run_main(monkeypatch, capsys, "ingest", "--db", str(db), str(text_file))
     assert status == 1 and "some-other-model" in err and len(err.strip().splitlines()) == 1
+
+
+def test_progress_in_a_log_is_periodic_lines_with_rate_and_eta() -> None:
+    import io
+
+    from storylines.cli.progress import IngestProgress
+    from storylines.cluster.feed import IngestReport
+    from storylines.ingest import ReadProgress
+
+    log = io.StringIO()  # not a terminal
+    read = ReadProgress(total=4 * 2**20)
+    with IngestProgress(read, stream=log, every=0) as progress:
+        for done in (1, 2):
+            read.done = done * 2**20
+            progress.update(IngestReport(read=10 * done, stored=9 * done))
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 2
+    assert "1.0 MB of 4.0 MB (25%)" in lines[0] and "read 10 · stored 9" in lines[0]
+    assert "articles/s" in lines[1] and "ETA 0:" in lines[1]
