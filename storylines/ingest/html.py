@@ -50,7 +50,12 @@ def article_from_html(data: bytes, source: str, url: str | None = None, charset:
     body = strip_leading_title(fix_text(document.text or ""), title).strip() if document else ""
     if not body:
         return Skipped(source, "no article text found in the HTML")
-    meta = {"encoding": encoding, "sitename": document.sitename, "author": document.author}
+    meta = {
+        "encoding": encoding,
+        "sitename": document.sitename,
+        "author": document.author,
+        "extractor": "trafilatura",  # the clean stage trusts its output more
+    }
     if url and canonical and canonical != url:
         meta["canonical_url"] = canonical
     return Article(
