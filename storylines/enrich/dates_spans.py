@@ -44,6 +44,9 @@ _DAY_BEFORE = re.compile(r"(?<![\w.])([0-3]?\d)(?:\.|st|nd|rd|th|er|º)?\s*(?:de
 _DAY_AFTER = re.compile(r"\.?\s+([0-3]?\d)(?:st|nd|rd|th)?(?!\w)")
 _YEAR_AFTER_MONTH = re.compile(r"\.?,?\s*(?:del?\s+)?([12]\d{3})(?!\d)")
 _YEAR_AFTER_DAY = re.compile(r",?\s+([12]\d{3})(?!\d)")
+# Year first, as Hungarian "2019. március 5-én", Lithuanian "2019 m. kovo 5 d.", Armenian
+# "2019 թվականի մարտի 5-ին": the year, an optional short word for "year", then month and day.
+_YEAR_BEFORE = re.compile(r"(?<![\d.])([12]\d{3})(?:\.|\s+\w{1,9}\.?)?\s*$")
 # Digits-only shapes need no language, so they are parsed here; the day/month order of D.M.Y vs
 # M/D/Y comes from dateparser's locale data (``date_order``).
 _ISO = re.compile(r"([12]\d{3})-([01]\d)-([0-3]\d)(?!\d)")
@@ -201,6 +204,8 @@ def _around_month(low: str, month: re.Match[str]) -> tuple[int, int, int, int | 
             return None
         year = _YEAR_AFTER_DAY.match(low, day.end())
         start, end = month.start(), year.end() if year else day.end()
+        if not year and (year := _YEAR_BEFORE.search(low, max(0, start - 16), start)):  # year-month-day
+            start = year.start()
     return start, end, int(day[1]), int(year[1]) if year else None
 
 
