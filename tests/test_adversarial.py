@@ -40,6 +40,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_every_case_between_good_records_is_survived(corpus: Path, tmp_path: Path) -> None:
     started = time.perf_counter()
     done = _run(
@@ -60,6 +61,7 @@ def test_every_case_between_good_records_is_survived(corpus: Path, tmp_path: Pat
     print(f"{len(CASES)} cases in {time.perf_counter() - started:.1f} s, peak RSS {peak / 2**20:.0f} MB")
 
 
+@pytest.mark.slow
 def test_inspect_lists_every_good_record(corpus: Path) -> None:
     done = _run(["-m", "storylines", "inspect", str(corpus)], timeout=MAX_CASE_SECONDS * len(CASES))
     assert done.returncode == 2, done.stderr[-3000:]  # some inputs were skipped, each with its reason

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -73,6 +74,7 @@ def test_store_and_index_agree_after_any_interleaving(tmp_path_factory, steps) -
         store.close()
 
 
+@pytest.mark.slow
 def test_two_ingests_and_the_server_taking_posts(tmp_path: Path, monkeypatch) -> None:
     """Two ``storylines ingest`` processes and the API's POSTs, all at once, into one store."""
     from storylines.serve.app import create_app
