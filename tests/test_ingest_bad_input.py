@@ -111,3 +111,24 @@ def test_a_run_goes_on_past_bad_files(tmp_path: Path) -> None:
     (tmp_path / "5-good.jsonl").write_text('{"title": "T", "text": "Body"}\n')
     items = list(read_paths([str(tmp_path), str(tmp_path / "missing")]))
     assert [type(item) for item in items] == [Skipped, Skipped, Article, Skipped, Article, Skipped]
+
+
+def test_a_file_deleted_during_the_run_is_reported(tmp_path: Path) -> None:
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(f"Title {name}\n\nBody of {name}.\n")
+    items = read_paths([str(tmp_path)])
+    first = next(items)
+    (tmp_path / "b.txt").unlink()
+    (gone,) = list(items)
+    assert isinstance(first, Article) and isinstance(gone, Skipped)
+    assert gone.reason.startswith("vanished before it was read")
+
+
+def test_skips_are_counted_but_only_the_first_are_kept() -> None:
+    from storylines.skips import KEPT_REASONS, SkipTally
+
+    tally = SkipTally()
+    for number in range(10 * KEPT_REASONS):
+        tally.add(Skipped(f"f:{number}", "invalid JSON: at column 1" if number % 2 else "empty article"))
+    assert len(tally) == 10 * KEPT_REASONS and len(tally.first) == KEPT_REASONS
+    assert tally.kinds == {"invalid JSON": 5 * KEPT_REASONS, "empty article": 5 * KEPT_REASONS}
