@@ -13,6 +13,7 @@ import ijson
 from storylines.article import Article, Skipped
 from storylines.ingest.base import HEAD_BYTES, MAX_DEPTH, MAX_TEXT_BYTES, FieldNames, Item, Unreadable
 from storylines.ingest.decode import Line, decoded_lines, detect_encoding, fix_text, utf8_stream
+from storylines.skips import failure
 
 _CSV_DELIMITERS = ",;\t|"
 
@@ -45,6 +46,13 @@ def article_from_record(record: Any, source: str, fields: FieldNames) -> Item:
         return Skipped(source, f"not an object but {type(record).__name__}")
     if _too_deep(record):
         return Skipped(source, f"record nested deeper than the {MAX_DEPTH}-level limit")
+    try:
+        return _mapped(record, source, fields)
+    except Exception as error:  # a value no conversion expected spoils this record, not the file
+        return Skipped(source, failure("reading", error))
+
+
+def _mapped(record: Mapping, source: str, fields: FieldNames) -> Item:
     text = _as_text(record.get(fields.text))
     if not text:
         return Skipped(source, f"empty article: no text in field {fields.text!r}")
