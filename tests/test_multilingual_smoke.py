@@ -21,9 +21,8 @@ ROWS = list(
     )
 )
 DATE = "2019-03-05"
-# Inflected month names dateparser's locale data lacks ("marca", "märtsil", "martā", "наурызда"…),
-# and Vietnamese's numbered months ("tháng 3").
-DATE_GAPS = {"sl", "et", "lv", "vi", "sr", "kk", "ka"}
+# Inflected month names dateparser's locale data lacks ("marca", "märtsil", "martā", "наурызда"…).
+DATE_GAPS = {"sl", "et", "lv", "sr", "kk", "ka"}
 # Inflected or compounded place names ("Києві", "北京市议会", "서울시의회") and names the gazetteer
 # lacks in that script.
 PLACE_GAPS = {

@@ -52,6 +52,8 @@ _YEAR_BEFORE = re.compile(r"(?<![\d.])([12]\d{3})(?:\.|\s+\w{1,9}\.?)?\s*$")
 _ISO = re.compile(r"([12]\d{3})-([01]\d)-([0-3]\d)(?!\d)")
 _NUMERIC = re.compile(r"(\d{1,2})([./])(\d{1,2})\2([12]\d{3})(?!\d)")
 _CJK = re.compile(r"(?:([12]\d{3})\s*[年년]\s*)?(?<!\d)([01]?\d)\s*[月월]\s*([0-3]?\d)\s*[日号일]")
+# Vietnamese numbers its months: "ngày 5 tháng 3 năm 2019" (day 5, month 3, year 2019).
+_VIETNAMESE = re.compile(r"(?<!\d)([0-3]?\d)\s+tháng\s+([01]?\d)(?:\s*(?:,|năm)\s*([12]\d{3}))?(?!\d)")
 # "on the 14th" and CJK "14日" / "本月11日": a day of the publication month.
 _ON_THE_DAY = re.compile(r"on the ([0-3]?\d)(?:st|nd|rd|th)?\b")
 _CJK_DAY = re.compile(r"(?:(?<=本月)|(?<=当月)|(?<![\d月월年]))([0-3]?\d)\s*日(?!电|讯)")
@@ -237,6 +239,9 @@ def _digit_dates(text: str, date_order: str) -> Iterator[tuple[re.Match[str], in
     if "月" in text or "월" in text:
         for match in _CJK.finditer(text):
             yield match, int(match[1]) if match[1] else None, int(match[2]), int(match[3])
+    if "tháng" in text:
+        for match in _VIETNAMESE.finditer(text):
+            yield match, int(match[3]) if match[3] else None, int(match[2]), int(match[1])
     month_first = date_order.index("M") < date_order.index("D")
     for match in _NUMERIC.finditer(text):
         if match.start() == 0 or text[match.start() - 1] not in "./0123456789":
