@@ -202,7 +202,13 @@ def test_ingest_json_and_upload_cluster_live_and_keep_payloads_verbatim(writable
         listed = test_client.get("/api/storylines", params={"limit": 100}).json()["items"]
         assert sum(story["article_count"] for story in listed) == after["articles"]
     written = {path.name for path in writable_db.parent.iterdir()}
-    assert written <= {"samples.db", "samples.db-wal", "samples.db-shm", "samples.db.faiss"}
+    assert written <= {
+        "samples.db",
+        "samples.db-wal",
+        "samples.db-shm",
+        "samples.db.faiss",
+        "samples.db.faiss.lock",
+    }
     assert not (writable_db.parent.parent / "evil").exists()
 
 

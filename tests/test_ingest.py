@@ -175,7 +175,7 @@ def test_unreadable_file_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(Path, "open", refuse)
+    monkeypatch.setattr("storylines.ingest.sources._open_regular", refuse)
     assert "Permission denied" in only_skipped(read_paths([str(path)])).reason
 
 

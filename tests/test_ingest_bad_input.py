@@ -45,17 +45,17 @@ def test_binary_without_nul_bytes_is_not_text() -> None:
 
 
 def test_invalid_utf8_that_no_encoding_fits() -> None:
-    data = b"Title\n\n" + bytes(range(0x80, 0x100)) * 8
-    assert one_skipped(read_bytes(data, "bad.txt")).reason.startswith(("binary", "not text"))
+    data = b"Title\n\n" + bytes(range(0x80, 0x100)) * 8  # read as UTF-8: only U+FFFD is left
+    assert one_skipped(read_bytes(data, "bad.txt")).reason.startswith(("binary", "empty article"))
 
 
-@pytest.mark.parametrize("name", ["huge.txt", "huge.html"])
-def test_one_document_over_the_size_limit(tmp_path: Path, name: str) -> None:
+@pytest.mark.parametrize(("name", "limit"), [("huge.txt", "8 MB limit"), ("huge.html", "50 MB limit")])
+def test_one_document_over_the_size_limit(tmp_path: Path, name: str, limit: str) -> None:
     path = tmp_path / name
     with path.open("wb") as sparse:
         sparse.write(b"Title\n\n" + b"Body text.\n" * (MB // 10))
         sparse.truncate(200 * MB)  # a sparse tail: nothing slow is written
-    assert "50 MB limit" in one_skipped(read_paths([str(path)])).reason
+    assert limit in one_skipped(read_paths([str(path)])).reason
 
 
 def test_big_jsonl_streams(tmp_path: Path) -> None:
@@ -77,10 +77,10 @@ def test_big_jsonl_streams(tmp_path: Path) -> None:
 
 def test_overlong_jsonl_line_is_skipped_alone() -> None:
     good = json.dumps({"title": "T", "text": "Body"}).encode()
-    long_line = b'{"text": "' + b"x" * (51 * MB) + b'"}'
+    long_line = b'{"text": "' + b"x" * (9 * MB) + b'"}'
     items = list(read_bytes(b"\n".join([good, long_line, good]), "long.jsonl"))
     assert [type(item) for item in items] == [Article, Skipped, Article]
-    assert "longer than 50 MB" in items[1].reason
+    assert "longer than 8 MB" in items[1].reason
 
 
 def test_truncated_gzip_text() -> None:
@@ -111,3 +111,24 @@ def test_a_run_goes_on_past_bad_files(tmp_path: Path) -> None:
     (tmp_path / "5-good.jsonl").write_text('{"title": "T", "text": "Body"}\n')
     items = list(read_paths([str(tmp_path), str(tmp_path / "missing")]))
     assert [type(item) for item in items] == [Skipped, Skipped, Article, Skipped, Article, Skipped]
+
+
+def test_a_file_deleted_during_the_run_is_reported(tmp_path: Path) -> None:
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(f"Title {name}\n\nBody of {name}.\n")
+    items = read_paths([str(tmp_path)])
+    first = next(items)
+    (tmp_path / "b.txt").unlink()
+    (gone,) = list(items)
+    assert isinstance(first, Article) and isinstance(gone, Skipped)
+    assert gone.reason.startswith("vanished before it was read")
+
+
+def test_skips_are_counted_but_only_the_first_are_kept() -> None:
+    from storylines.skips import KEPT_REASONS, SkipTally
+
+    tally = SkipTally()
+    for number in range(10 * KEPT_REASONS):
+        tally.add(Skipped(f"f:{number}", "invalid JSON: at column 1" if number % 2 else "empty article"))
+    assert len(tally) == 10 * KEPT_REASONS and len(tally.first) == KEPT_REASONS
+    assert tally.kinds == {"invalid JSON": 5 * KEPT_REASONS, "empty article": 5 * KEPT_REASONS}

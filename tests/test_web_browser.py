@@ -138,3 +138,14 @@ def test_live_refresh_shows_hostile_article_as_text(server: str, page) -> None:
     assert page.evaluate("window.__pwned") is None
     assert page.locator("main img, main script").count() == 0
     assert page.dialogs == []
+
+
+def test_api_docs_render_from_local_assets(server: str, page) -> None:
+    """/docs once stayed blank: the CSP blocked Swagger UI's CDN script.  Now its assets are bundled
+    and the page's own CSP allows its one inline script (the fixture fails on outside requests)."""
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(f"{server}/docs")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)
+    assert page.locator(".swagger-ui .opblock").count() >= 9
+    assert not [error for error in errors if "Content Security Policy" in error], errors

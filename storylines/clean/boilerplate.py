@@ -13,6 +13,11 @@ A line is *body* when it ends a sentence and is not tiny, or when it is long
 prose.  Everything after the last body line is boilerplate (trailing headline
 lists, comment widgets); inside and before the body, punctuation-only lines,
 menus (runs of one- to three-word lines) and runs of headline-like lines go.
+
+Text that trafilatura extracted from a page is trusted more: its subheads, bulleted lists and
+credit lines are article content that the rules above took for headline lists (on synthetic
+pages, benchmarks/bench_extraction.py, they cost a quarter of the body).  There only
+punctuation-only lines, menus and a trailing run of headline-like lines go.
 """
 
 from __future__ import annotations
@@ -104,13 +109,14 @@ def _runs(flags: list[bool]) -> list[tuple[int, int]]:
     return runs
 
 
-def _boilerplate_flags(lines: list[str], settings: LanguageSettings) -> list[bool]:
-    """True for each line judged boilerplate."""
+def _boilerplate_flags(lines: list[str], settings: LanguageSettings, extracted: bool = False) -> list[bool]:
+    """True for each line judged boilerplate; ``extracted``: trafilatura's output, trusted more."""
     body = [_is_body(line, settings) for line in lines]
     if not any(body):
         return [not _WORDLIKE.search(line) for line in lines]
     last_body = max(i for i, is_body in enumerate(body) if is_body)
-    flags = [i > last_body or not _WORDLIKE.search(line) for i, line in enumerate(lines)]
+    drop_tail = not extracted or len(lines) - 1 - last_body >= MIN_HEADLINE_RUN
+    flags = [(drop_tail and i > last_body) or not _WORDLIKE.search(line) for i, line in enumerate(lines)]
     menu_items = [
         not is_body and len(line) <= settings.max_menu_chars and len(line.split()) <= MENU_MAX_WORDS
         for line, is_body in zip(lines, body, strict=True)
@@ -119,6 +125,8 @@ def _boilerplate_flags(lines: list[str], settings: LanguageSettings) -> list[boo
     for start, end in _runs([m or f for m, f in zip(menu_items, flags, strict=True)]):
         if sum(menu_items[start:end]) >= MIN_MENU_RUN:
             flags[start:end] = [True] * (end - start)
+    if extracted:
+        return flags
     first_body = body.index(True)
     for start, end in _runs([not b for b in body]):
         if start > first_body and end - start >= MIN_HEADLINE_RUN:
@@ -134,10 +142,14 @@ def _split_dangling_tail(line: str) -> tuple[str, str | None]:
     return line[: match.start(1)].rstrip(), match.group(1).strip()
 
 
-def remove_boilerplate(text: str, lang: str | None = None) -> tuple[list[str], list[str]]:
-    """Split plain text into (kept paragraphs, removed lines), both in document order."""
+def remove_boilerplate(
+    text: str, lang: str | None = None, extracted: bool = False
+) -> tuple[list[str], list[str]]:
+    """Split plain text into (kept paragraphs, removed lines), both in document order.
+
+    ``extracted``: the text is trafilatura's extraction from a page, already mostly clean."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    flags = _boilerplate_flags(lines, settings_for(lang))
+    flags = _boilerplate_flags(lines, settings_for(lang), extracted)
     kept: list[str] = []
     removed: list[str] = []
     last_kept = max((i for i, flag in enumerate(flags) if not flag), default=-1)
@@ -163,6 +175,7 @@ class BoilerplateRemover:
 
     def __call__(self, article: Article) -> Article:
         lang = article.lang_hint or detect_language(article.raw_text)
-        kept, article.removed = remove_boilerplate(article.raw_text, lang)
+        extracted = article.meta.get("extractor") == "trafilatura"
+        kept, article.removed = remove_boilerplate(article.raw_text, lang, extracted)
         article.text = "\n".join(kept)
         return article

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
@@ -24,37 +23,44 @@ DbOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
+def reference_date_option(value: str | None) -> date | None:
+    """``--reference-date``: an ISO date, or a usage error naming the bad value."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO date such as 2024-03-05") from None
+
+
+ReferenceDate = Annotated[str | None, typer.Option(help="ISO date used when an article's year is missing.")]
+
+
 @app.command("ingest")
 def ingest(
     paths: Annotated[list[str], typer.Argument(help="Files, folders, globs or '-' for stdin.")],
     db: DbOption = None,
-    reference_date: Annotated[
-        str | None, typer.Option(help="ISO date used when an article's year is missing.")
-    ] = None,
-    batch_size: Annotated[int, typer.Option(help="Articles embedded together.")] = 16,
+    reference_date: ReferenceDate = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=4096, help="Articles embedded together.")] = 16,
 ) -> None:
     """Read, enrich, embed and cluster articles into the store; safe to re-run or interrupt."""
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
+    from storylines.cli.progress import IngestProgress
     from storylines.cluster.feed import configured_comparer, feed
     from storylines.cluster.online import OnlineStoryClusterer
-    from storylines.ingest import read_paths
+    from storylines.ingest import ReadProgress, read_paths
     from storylines.pipeline import default_pipeline
-    from storylines.store import open_store
+    from storylines.store import StoreError, open_store
 
+    pipeline = default_pipeline(reference_date_option(reference_date))
     store = open_store(db)
-    clusterer = OnlineStoryClusterer(configured_comparer(), store)
-    pipeline = default_pipeline(date.fromisoformat(reference_date) if reference_date else None)
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("ingesting", total=None)
-
-        def show(report: IngestReport) -> None:
-            progress.update(task, description=f"read {report.read} · stored {report.stored}")
-
-        items = _without_store_files(read_paths(paths), store.path)
-        report = feed(items, clusterer, pipeline, batch_size, on_batch=show)
+    try:
+        clusterer = OnlineStoryClusterer(configured_comparer(), store)
+    except ValueError as error:  # the store holds another model's vectors
+        raise StoreError(str(error)) from error
+    read_progress = ReadProgress()
+    with IngestProgress(read_progress) as progress:
+        items = _without_store_files(read_paths(paths, progress=read_progress), store.path)
+        report = feed(items, clusterer, pipeline, batch_size, on_batch=progress.update)
     clusterer.close()
     _print_summary(report, store.path)
     store.close()
@@ -64,7 +70,8 @@ def ingest(
 
 def _without_store_files(items: Iterable[Article | Skipped], db_path: str) -> Iterator[Article | Skipped]:
     """A store kept inside the folder being ingested is not input: drop its files, not report them."""
-    own = {f"{Path(db_path).resolve()}{suffix}" for suffix in ("", "-wal", "-shm", "-journal", ".faiss")}
+    suffixes = ("", "-wal", "-shm", "-journal", ".faiss", ".faiss.lock")
+    own = {f"{Path(db_path).resolve()}{suffix}" for suffix in suffixes}
     for item in items:
         if not (isinstance(item, Skipped) and str(Path(item.source).resolve()) in own):
             yield item
@@ -77,10 +84,9 @@ def _print_summary(report: IngestReport, db_path: str) -> None:
         f"duplicates {report.already_stored} already stored, "
         f"{report.near_duplicates} near-duplicates grouped · skipped {len(report.skipped)} → {db_path}"
     )
-    reasons = Counter(item.reason.split(":")[0] for item in report.skipped)
-    for reason, count in reasons.most_common():
+    for reason, count in report.skipped.kinds.most_common():
         print(f"  skipped {count}: {reason}")
-    for item in report.skipped[:10]:
+    for item in report.skipped.first[:10]:
         print(f"  skipped {item.source}: {item.reason}", file=sys.stderr)
 
 
@@ -108,7 +114,9 @@ def stories(
 
 @app.command("story")
 def story(
-    storyline_id: Annotated[int, typer.Argument(help="Storyline id (as listed by `storylines stories`).")],
+    storyline_id: Annotated[
+        int, typer.Argument(min=1, max=2**63 - 1, help="Storyline id (as listed by `storylines stories`).")
+    ],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -92,14 +92,17 @@ def eval_pairs(
 ) -> None:
     """Pearson r of the committed model against human scores."""
     from storylines.compare import load_comparer
-    from storylines.compare.evaluate import (
-        featurize_pairs,
-        pearson,
-        pearson_by_dimension,
-        pearson_by_pair,
-        read_pairs,
-    )
 
+    try:
+        from storylines.compare.evaluate import (
+            featurize_pairs,
+            pearson,
+            pearson_by_dimension,
+            pearson_by_pair,
+            read_pairs,
+        )
+    except ImportError as missing:  # evaluation needs pandas, which the product itself does not
+        raise _fail(f"eval pairs needs {missing.name}: pip install 'storylines[eval]'") from missing
     if not csv.is_file():
         raise _fail(f"no such file: {csv}")
     started = time.perf_counter()

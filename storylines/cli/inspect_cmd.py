@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from storylines.article import Article, Skipped
 from storylines.cli.app import app
+from storylines.cli.cluster_cmds import ReferenceDate, reference_date_option
+from storylines.skips import failure
+
+if TYPE_CHECKING:
+    from storylines.pipeline import Pipeline
 
 
 def _published(article: Article) -> str:
@@ -38,27 +42,34 @@ def _summary(article: Article) -> str:
     )
 
 
+def _shown(pipeline: Pipeline, article: Article, as_json: bool) -> str | Skipped:
+    """The article enriched and formatted, or why not: one bad article never stops the listing."""
+    try:
+        article = pipeline(article)
+        return json.dumps(article.to_dict(), ensure_ascii=False) if as_json else _summary(article)
+    except Exception as error:  # MemoryError and RecursionError included
+        return Skipped(article.source, failure("enrichment", error))
+
+
 @app.command("inspect")
 def inspect(
     paths: Annotated[list[str], typer.Argument(help="Files, folders, globs or '-' for stdin.")],
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one object per article.")] = False,
-    reference_date: Annotated[
-        str | None, typer.Option(help="ISO date used when an article's year is missing.")
-    ] = None,
+    reference_date: ReferenceDate = None,
 ) -> None:
     """Read, clean and enrich articles; print a summary or JSON Lines."""
     from storylines.ingest import read_paths
     from storylines.pipeline import default_pipeline
 
-    pipeline = default_pipeline(date.fromisoformat(reference_date) if reference_date else None)
+    pipeline = default_pipeline(reference_date_option(reference_date))
     skipped = 0
     for item in read_paths(paths):
-        if isinstance(item, Skipped):
+        shown = item if isinstance(item, Skipped) else _shown(pipeline, item, as_json)
+        if isinstance(shown, Skipped):
             skipped += 1
-            print(f"skipped {item.source}: {item.reason}", file=sys.stderr)
-            continue
-        article = pipeline(item)
-        print(json.dumps(article.to_dict(), ensure_ascii=False) if as_json else _summary(article))
+            print(f"skipped {shown.source}: {shown.reason}", file=sys.stderr)
+        else:
+            print(shown)
     if skipped:
         print(f"{skipped} input(s) skipped", file=sys.stderr)
         raise typer.Exit(code=2)

@@ -8,7 +8,9 @@ after a crash cheap: it only does the work the crash left undone.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import logging
 import os
 import time
 from collections import Counter
@@ -20,6 +22,9 @@ from storylines.article import Article, Skipped
 from storylines.cluster.online import Assignment, OnlineStoryClusterer
 from storylines.compare.types import Comparer
 from storylines.pipeline import Pipeline
+from storylines.skips import SkipTally, failure
+
+logger = logging.getLogger(__name__)
 
 
 def configured_comparer() -> Comparer:
@@ -42,10 +47,11 @@ class IngestReport:
     read: int = 0
     stored: int = 0
     already_stored: int = 0  # same content as a stored article (or earlier in this run)
+    already_stored_ids: list[str] = field(default_factory=list)
     near_duplicates: int = 0  # stored, and grouped with the article they copy
     new_events: int = 0
     new_storylines: int = 0
-    skipped: list[Skipped] = field(default_factory=list)
+    skipped: SkipTally = field(default_factory=SkipTally)
     seconds: Counter[str] = field(default_factory=Counter)  # read, enrich, embed, cluster, store
     assignments: dict[str, Assignment] = field(default_factory=dict)
 
@@ -53,6 +59,7 @@ class IngestReport:
         self.assignments[assignment.article_id] = assignment
         if assignment.already_stored:
             self.already_stored += 1
+            self.already_stored_ids.append(assignment.article_id)
             return
         self.stored += 1
         self.near_duplicates += assignment.duplicate_of is not None
@@ -71,6 +78,38 @@ def _timed_batches(items: Iterable[Article | Skipped], size: int, seconds: Count
         yield batch
 
 
+def _enrich_one(pipeline: Pipeline, article: Article) -> Article | Skipped:
+    """One article through the enrichment stages; a stage that raises skips only this article."""
+    try:
+        return pipeline(article)
+    except Exception as error:  # MemoryError and RecursionError included: the next article may be fine
+        logger.debug("enrichment failed on %s", article.source, exc_info=error)
+        return Skipped(article.source, failure("enrichment", error))
+
+
+def _place_one(clusterer: OnlineStoryClusterer, article: Article, fresh: bool) -> Assignment | Skipped:
+    """Embed and store one article on its own, after its batch failed.
+
+    ``fresh``: the article was not stored before the batch, so finding it stored now means
+    the failed batch stored it (each article is its own transaction) and it counts as new.
+    """
+    try:
+        (assignment,) = clusterer.partial_fit([article])
+    except Exception as error:
+        logger.debug("storing failed on %s", article.source, exc_info=error)
+        return Skipped(article.source, failure("storing", error))
+    return dataclasses.replace(assignment, already_stored=False) if fresh else assignment
+
+
+def _place(clusterer: OnlineStoryClusterer, articles: list[Article]) -> list[Assignment | Skipped]:
+    """The batch at once (embedding is batched); if anything in it raises, one by one."""
+    try:
+        return list(clusterer.partial_fit(articles))
+    except Exception as error:
+        logger.debug("batch failed, placing its articles one by one", exc_info=error)
+        return [_place_one(clusterer, article, fresh=True) for article in articles]
+
+
 def feed(
     items: Iterable[Article | Skipped],
     clusterer: OnlineStoryClusterer,
@@ -78,27 +117,44 @@ def feed(
     batch_size: int = 16,
     on_batch: Callable[[IngestReport], None] | None = None,
 ) -> IngestReport:
-    """Enrich and place every new article; one store transaction per article keeps crashes harmless."""
+    """Enrich and place every new article; one store transaction per article keeps crashes harmless.
+
+    A record that fails at any stage is skipped with its reason and the run goes on.
+    Before each batch the vector index takes in what other writers stored meanwhile.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, not {batch_size}")
     report = IngestReport()
     seen: set[str] = set()
     for batch in _timed_batches(items, batch_size, report.seconds):
         fresh: list[Article] = []
         for item in batch:
             if isinstance(item, Skipped):
-                report.skipped.append(item)
+                report.skipped.add(item)
                 continue
             report.read += 1
             if item.id in seen or clusterer.store.has_article(item.id):
                 report.already_stored += 1
+                report.already_stored_ids.append(item.id)
                 continue
             seen.add(item.id)
             fresh.append(item)
         started = time.perf_counter()
-        enriched = [pipeline(article) for article in fresh]
+        enriched: list[Article] = []
+        for article in fresh:
+            result = _enrich_one(pipeline, article)
+            if isinstance(result, Skipped):
+                report.skipped.add(result)
+            else:
+                enriched.append(result)
         report.seconds["enrich"] += time.perf_counter() - started
         before = Counter(clusterer.timings)
-        for assignment in clusterer.partial_fit(enriched):
-            report.count(assignment)
+        clusterer.index.catch_up(clusterer.store)
+        for placed in _place(clusterer, enriched) if enriched else []:
+            if isinstance(placed, Skipped):
+                report.skipped.add(placed)
+            else:
+                report.count(placed)
         report.seconds.update(Counter(clusterer.timings) - before)
         if on_batch:
             on_batch(report)

@@ -9,7 +9,10 @@ reference date, else it stays partial (``meta["published_partial"] = "--MM-DD"``
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import sys
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -84,9 +87,9 @@ class DateExtractor:
 
     def __call__(self, article: Article) -> Article:
         langs = _languages(article)
-        doc = f"{article.title}\n{article.text}"
+        doc = f"{article.title}\n{article.text}".translate(ASCII_DIGITS)
         low = lowered(doc)
-        spans = find_spans(doc, langs, low)
+        spans = _common_era(find_spans(doc, langs, low), article.lang)
         mentions = [m for m in find_mentions(doc, langs, low) if not _inside_any(m, spans)]
         evidence, others = _evidence(article, doc, spans, mentions, langs)
         text_start = len(article.title) + 1
@@ -172,6 +175,34 @@ def _hint_parser(langs: tuple[str, ...]) -> DateDataParser:
     )
 
 
+# Every decimal digit (Bengali ২০১৯, Persian ۲۰۱۹, Devanagari, Thai…) → ASCII, one character for
+# one, so the digit patterns read dates in any script and offsets stay the same.
+ASCII_DIGITS = {
+    code: str(unicodedata.decimal(chr(code)))
+    for code in range(0x80, sys.maxunicode + 1)
+    if unicodedata.category(chr(code)) == "Nd"
+}
+BUDDHIST_ERA_OFFSET = 543  # Thai years: 2562 BE = 2019 CE
+BUDDHIST_ERA_YEARS = range(2400, 2700)
+
+
+def _common_era(spans: list[DateSpan], lang: str | None) -> list[DateSpan]:
+    """Thai texts count years in the Buddhist era; the rest of the code counts in the common era."""
+    if lang != "th":
+        return spans
+    return [
+        dataclasses.replace(span, year=span.year - BUDDHIST_ERA_OFFSET)
+        if span.year in BUDDHIST_ERA_YEARS
+        else span
+        for span in spans
+    ]
+
+
+# Metadata years below this are placeholders (Go's zero time 0001-01-01), not dates; they would
+# also overflow ``date`` arithmetic.  Above the upper one nothing can be counted back from.
+PLAUSIBLE_YEARS = range(1000, 9000)
+
+
 @lru_cache(maxsize=4096)
 def _parse_hint(hint: str, langs: tuple[str, ...]) -> date | None:
     try:
@@ -180,7 +211,7 @@ def _parse_hint(hint: str, langs: tuple[str, ...]) -> date | None:
         return None
     if found.date_obj is None or not {"year", "month", "day"} <= set(found.parts):
         return None
-    return found.date_obj.date()
+    return found.date_obj.date() if found.date_obj.year in PLAUSIBLE_YEARS else None
 
 
 def _inside_any(mention: Mention, spans: list[DateSpan]) -> bool:

@@ -44,11 +44,16 @@ _DAY_BEFORE = re.compile(r"(?<![\w.])([0-3]?\d)(?:\.|st|nd|rd|th|er|º)?\s*(?:de
 _DAY_AFTER = re.compile(r"\.?\s+([0-3]?\d)(?:st|nd|rd|th)?(?!\w)")
 _YEAR_AFTER_MONTH = re.compile(r"\.?,?\s*(?:del?\s+)?([12]\d{3})(?!\d)")
 _YEAR_AFTER_DAY = re.compile(r",?\s+([12]\d{3})(?!\d)")
+# Year first, as Hungarian "2019. március 5-én", Lithuanian "2019 m. kovo 5 d.", Armenian
+# "2019 թվականի մարտի 5-ին": the year, an optional short word for "year", then month and day.
+_YEAR_BEFORE = re.compile(r"(?<![\d.])([12]\d{3})(?:\.|\s+\w{1,9}\.?)?\s*$")
 # Digits-only shapes need no language, so they are parsed here; the day/month order of D.M.Y vs
 # M/D/Y comes from dateparser's locale data (``date_order``).
 _ISO = re.compile(r"([12]\d{3})-([01]\d)-([0-3]\d)(?!\d)")
 _NUMERIC = re.compile(r"(\d{1,2})([./])(\d{1,2})\2([12]\d{3})(?!\d)")
 _CJK = re.compile(r"(?:([12]\d{3})\s*[年년]\s*)?(?<!\d)([01]?\d)\s*[月월]\s*([0-3]?\d)\s*[日号일]")
+# Vietnamese numbers its months: "ngày 5 tháng 3 năm 2019" (day 5, month 3, year 2019).
+_VIETNAMESE = re.compile(r"(?<!\d)([0-3]?\d)\s+tháng\s+([01]?\d)(?:\s*(?:,|năm)\s*([12]\d{3}))?(?!\d)")
 # "on the 14th" and CJK "14日" / "本月11日": a day of the publication month.
 _ON_THE_DAY = re.compile(r"on the ([0-3]?\d)(?:st|nd|rd|th)?\b")
 _CJK_DAY = re.compile(r"(?:(?<=本月)|(?<=当月)|(?<![\d月월年]))([0-3]?\d)\s*日(?!电|讯)")
@@ -130,7 +135,9 @@ class Vocabulary:
 
 
 def _alternation(words: Iterable[str]) -> str:
-    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+    """Longest first; with no words, a pattern that never matches (an empty one would match
+    everywhere: Korean month names all hold digits, "1월", so none is left)."""
+    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)) or "(?!)"
 
 
 def _words(info: dict, key: str, min_len: int) -> list[str]:
@@ -199,6 +206,8 @@ def _around_month(low: str, month: re.Match[str]) -> tuple[int, int, int, int | 
             return None
         year = _YEAR_AFTER_DAY.match(low, day.end())
         start, end = month.start(), year.end() if year else day.end()
+        if not year and (year := _YEAR_BEFORE.search(low, max(0, start - 16), start)):  # year-month-day
+            start = year.start()
     return start, end, int(day[1]), int(year[1]) if year else None
 
 
@@ -230,6 +239,9 @@ def _digit_dates(text: str, date_order: str) -> Iterator[tuple[re.Match[str], in
     if "月" in text or "월" in text:
         for match in _CJK.finditer(text):
             yield match, int(match[1]) if match[1] else None, int(match[2]), int(match[3])
+    if "tháng" in text:
+        for match in _VIETNAMESE.finditer(text):
+            yield match, int(match[3]) if match[3] else None, int(match[2]), int(match[1])
     month_first = date_order.index("M") < date_order.index("D")
     for match in _NUMERIC.finditer(text):
         if match.start() == 0 or text[match.start() - 1] not in "./0123456789":

@@ -33,6 +33,9 @@ from storylines.enrich.entities_rules import at_sentence_start, rule_spans
 
 # Bulgarian postfixed definite articles: proper names rarely carry them.
 BULGARIAN_ARTICLES = ("ът", "ят", "та", "то", "те", "ния")
+# Entities are looked for in the first this many characters of the body: who and where a report is
+# about is named early, and natasha's cost (~25 µs and ~1 kB per character) must stay bounded.
+MAX_ENTITY_CHARS = 50_000
 SHORT_NAME = 4  # city names this short are often common words ("Un", "Sur", "Auch", "Kara")
 
 
@@ -82,13 +85,17 @@ def extract_entities(text: str, segments: list[_Segment]) -> list[Entity]:
 
 
 def _text_and_segments(article: Article) -> tuple[str, list[_Segment]]:
-    body = article.body
+    body = article.body[:MAX_ENTITY_CHARS]
     title = article.title.strip()
     offset = len(title) + 1 if title else 0
     text = f"{title}\n{body}" if title else body
     segments = [_Segment(0, len(title), article.lang)] if title else []
     if article.languages:
-        segments += [_Segment(s.start + offset, s.end + offset, s.lang) for s in article.languages]
+        segments += [
+            _Segment(s.start + offset, min(s.end, len(body)) + offset, s.lang)
+            for s in article.languages
+            if s.start < len(body)
+        ]
     else:
         segments.append(_Segment(offset, len(text), article.lang))
     return text, segments

@@ -27,6 +27,7 @@ from storylines.article import Article, LanguageSpan
 SCRIPT_LANGUAGES: dict[str, tuple[str, ...]] = {
     "Latin": (
         "en", "de", "es", "fr", "it", "pt", "nl", "pl", "tr", "ro", "hu", "cs", "sv", "da", "fi", "id",
+        "vi", "sw", "ca", "hr", "sk", "sl", "lt", "lv", "et", "sq", "az", "af", "tl", "nb",
     ),
     "Cyrillic": ("ru", "uk", "bg", "sr", "mk", "be", "kk"),
     "Arabic": ("ar", "fa", "ur"),

@@ -5,6 +5,6 @@ article comes out as a :class:`~storylines.article.Skipped` with a one-line reas
 """
 
 from storylines.ingest.base import FieldNames
-from storylines.ingest.sources import read_bytes, read_paths
+from storylines.ingest.sources import ReadProgress, read_bytes, read_paths
 
-__all__ = ["FieldNames", "read_bytes", "read_paths"]
+__all__ = ["FieldNames", "ReadProgress", "read_bytes", "read_paths"]

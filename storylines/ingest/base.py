@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from storylines.article import Article, Skipped
 
 MB = 2**20
-MAX_DOCUMENT_BYTES = 50 * MB  # one txt/html/feed document; streamed formats have no total limit
+MAX_DOCUMENT_BYTES = 50 * MB  # one html/feed document; streamed formats have no total limit
+MAX_TEXT_BYTES = 8 * MB  # one .txt article, or one JSON Lines line / CSV row
+# One article's text: the longest news reports are ~100k characters; megabytes of text are a book or
+# a dump, and would make the language and date regexes allocate gigabytes.
+MAX_ARTICLE_CHARS = 1_000_000
+MAX_DEPTH = 64  # nesting of one JSON record: articles are flat; deeper is an attack on the parsers
 MAX_RAW_HTML_BYTES = 2 * MB  # larger pages keep only their extracted text
 HEAD_BYTES = 64 * 2**10  # what format and encoding sniffing look at
 
@@ -68,8 +73,10 @@ class StrictGzip(io.RawIOBase):
     because a read that gathers chunks across the cut drops them when the error comes.
     """
 
-    def __init__(self, stream: io.BufferedReader):
+    def __init__(self, stream: io.BufferedReader, limit: int | None = None):
         self._gzip = gzip.GzipFile(fileobj=stream, mode="rb")
+        self._left = limit
+        self._limit = limit
 
     def readable(self) -> bool:
         return True
@@ -79,10 +86,16 @@ class StrictGzip(io.RawIOBase):
             data = self._gzip.read1(len(buffer))
         except (EOFError, zlib.error, gzip.BadGzipFile) as error:
             raise TruncatedInput(f"truncated or corrupt gzip: {error}") from error
+        if self._left is not None and self._limit is not None:
+            self._left -= len(data)
+            if self._left < 0:
+                raise Unreadable(f"unpacks to more than the {self._limit // MB} MB limit for one upload")
         buffer[: len(data)] = data
         return len(data)
 
 
-def gunzip(stream: io.BufferedReader) -> io.BufferedReader:
-    """Buffered for peeking; readers that must keep every byte before a cut read line by line."""
-    return io.BufferedReader(StrictGzip(stream), HEAD_BYTES)
+def gunzip(stream: io.BufferedReader, limit: int | None = None) -> io.BufferedReader:
+    """Buffered for peeking; readers that must keep every byte before a cut read line by line.
+
+    ``limit`` caps the unpacked bytes (uploads: a 10 MB gzip bomb unpacks to 10 GB)."""
+    return io.BufferedReader(StrictGzip(stream, limit), HEAD_BYTES)

@@ -30,8 +30,23 @@ _ALLOWED_CONTROLS = {"\t", "\n", "\r", "\f", "\v"}
 _MAX_CONTROL_SHARE = 0.01  # decoded real text has next to no control characters; binary data has ~10 %
 
 
+def _utf16_without_bom(head: bytes) -> str | None:
+    """UTF-16 saved without a BOM: text in Latin, Cyrillic and most scripts puts a NUL in every
+    other byte (the high byte of each code unit), on the even side for BE and the odd side for LE."""
+    even, odd = head[0:4096:2], head[1:4096:2]
+    if len(odd) < 8:
+        return None
+    if odd.count(0) >= 0.1 * len(odd) and even.count(0) <= 0.01 * len(even):
+        return "utf-16-le"
+    if even.count(0) >= 0.1 * len(even) and odd.count(0) <= 0.01 * len(odd):
+        return "utf-16-be"
+    return None
+
+
 def bom_encoding(head: bytes) -> str | None:
-    return next((name for bom, name in _BOMS if head.startswith(bom)), None)
+    """The encoding the first bytes announce: a BOM, or UTF-16's pattern of NULs without one."""
+    found = next((name for bom, name in _BOMS if head.startswith(bom)), None)
+    return found or (_utf16_without_bom(head) if b"\x00" in head[:4096] else None)
 
 
 def declared_charset(head: bytes) -> str | None:
@@ -85,9 +100,10 @@ def detect_encoding(sample: bytes, declared: str | None = None) -> str:
     if _mostly_utf8(sample):
         return "utf-8"
     best = charset_normalizer.from_bytes(sample).best()
-    if best is None:
-        raise Unreadable("not text: invalid UTF-8 and no other character encoding fits")
-    return best.encoding
+    # None: no single encoding fits, as in UTF-8 mixed with cp1251.  Read it as UTF-8 then: the
+    # valid parts survive (line readers skip only the broken lines), and binary data is still
+    # refused by its control characters.
+    return best.encoding if best else "utf-8"
 
 
 # Repair encoding damage only: keep the publisher's curly quotes and full-width CJK punctuation.
@@ -99,19 +115,35 @@ def fix_text(text: str) -> str:
     return ftfy.fix_text(text, _FTFY_CONFIG) if text else text
 
 
-def _reject_binary(text: str) -> None:
+def _mostly_controls(text: str) -> bool:
     controls = sum(1 for char in text if char not in _ALLOWED_CONTROLS and unicodedata.category(char) == "Cc")
-    if controls > _MAX_CONTROL_SHARE * len(text):
+    return controls > _MAX_CONTROL_SHARE * len(text)
+
+
+def looks_binary(head: bytes) -> bool:
+    """NUL bytes and other control characters in more than 1 % of the first bytes: not a text file
+    (one stray NUL in a JSON Lines file spoils one line, not the file)."""
+    return has_nul_bytes(head) and _mostly_controls(head.decode("utf-8", errors="replace"))
+
+
+def _reject_binary(text: str) -> None:
+    if _mostly_controls(text):
         raise Unreadable("binary file: not text")
 
 
-def decode_document(data: bytes, declared: str | None = None) -> tuple[str, str]:
-    """Decode one whole document; returns the fixed text and the encoding used."""
+def decode_document(
+    data: bytes, declared: str | None = None, max_chars: int | None = None
+) -> tuple[str, str]:
+    """Decode one whole document; returns the fixed text and the encoding used.
+
+    ``max_chars`` refuses a longer text before ftfy's repair, which takes seconds per megabyte."""
     if has_nul_bytes(data[: 2 * MB]):
         raise Unreadable("binary file: contains NUL bytes")
     encoding = detect_encoding(data[: 2 * MB], declared)
     text = data.decode(encoding, errors="replace")
     _reject_binary(text[:HEAD_BYTES])
+    if max_chars is not None and len(text) > max_chars:
+        raise Unreadable(f"article text over the {max_chars:,}-character limit")
     return fix_text(text), encoding
 
 

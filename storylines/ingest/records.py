@@ -11,8 +11,9 @@ from typing import Any
 import ijson
 
 from storylines.article import Article, Skipped
-from storylines.ingest.base import HEAD_BYTES, MAX_DOCUMENT_BYTES, FieldNames, Item, Unreadable
+from storylines.ingest.base import HEAD_BYTES, MAX_DEPTH, MAX_TEXT_BYTES, FieldNames, Item, Unreadable
 from storylines.ingest.decode import Line, decoded_lines, detect_encoding, fix_text, utf8_stream
+from storylines.skips import failure
 
 _CSV_DELIMITERS = ",;\t|"
 
@@ -25,10 +26,33 @@ def _as_text(value: Any) -> str:
     return fix_text(str(value)).strip()
 
 
+def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether containers nest deeper than ``limit`` (iterative: the check must not recurse)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, Mapping) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, (Mapping, list)):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
 def article_from_record(record: Any, source: str, fields: FieldNames) -> Item:
     """Map the configured fields onto an Article; every other field goes to ``meta``."""
     if not isinstance(record, Mapping):
         return Skipped(source, f"not an object but {type(record).__name__}")
+    if _too_deep(record):
+        return Skipped(source, f"record nested deeper than the {MAX_DEPTH}-level limit")
+    try:
+        return _mapped(record, source, fields)
+    except Exception as error:  # a value no conversion expected spoils this record, not the file
+        return Skipped(source, failure("reading", error))
+
+
+def _mapped(record: Mapping, source: str, fields: FieldNames) -> Item:
     text = _as_text(record.get(fields.text))
     if not text:
         return Skipped(source, f"empty article: no text in field {fields.text!r}")
@@ -49,7 +73,7 @@ def _encoding(stream: io.BufferedReader) -> str:
 
 
 def read_jsonl(stream: io.BufferedReader, name: str, fields: FieldNames) -> Iterator[Item]:
-    for line in decoded_lines(stream, _encoding(stream)):
+    for line in decoded_lines(stream, _encoding(stream), MAX_TEXT_BYTES):
         source = f"{name}:{line.number}"
         if line.problem:
             yield Skipped(source, line.problem)
@@ -59,18 +83,59 @@ def read_jsonl(stream: io.BufferedReader, name: str, fields: FieldNames) -> Iter
             except json.JSONDecodeError as error:
                 yield Skipped(source, f"invalid JSON: {error.msg} (column {error.colno})")
                 continue
+            except RecursionError:
+                yield Skipped(source, f"record nested deeper than the {MAX_DEPTH}-level limit")
+                continue
+            except ValueError as error:  # a number too long to convert, and the like
+                yield Skipped(source, f"invalid JSON: {error}")
+                continue
             yield article_from_record(record, source, fields)
+
+
+_OPEN = {"start_map", "start_array"}
+_CLOSE = {"end_map", "end_array"}
+
+
+def _json_values(events: Iterator[tuple[str, Any]], is_array: bool) -> Iterator[Any]:
+    """The items of a top-level array (or the top-level values), built one at a time.
+
+    Built from ijson's prefix-free events with the nesting counted here: ``ijson.items`` keeps
+    a dotted prefix per level, so a 400 kB ``[[[…]]]`` made it allocate gigabytes.  An item
+    nested deeper than :data:`MAX_DEPTH` comes out as a :class:`Skipped` and is not built.
+    """
+    level = 1 if is_array else 0  # nesting at which one item starts
+    depth = 0
+    builder: ijson.ObjectBuilder | None = None
+    too_deep = False
+    for event, value in events:
+        if is_array and (depth == 0 or (depth == level and event == "end_array")):  # its own brackets
+            depth += 1 if event in _OPEN else -1 if event in _CLOSE else 0
+            continue
+        if depth == level and builder is None:
+            builder, too_deep = ijson.ObjectBuilder(), False
+        depth += 1 if event in _OPEN else -1 if event in _CLOSE else 0
+        too_deep = too_deep or depth - level > MAX_DEPTH
+        if not too_deep:
+            builder.event(event, value)
+        if depth == level:
+            deep = Skipped("", f"record nested deeper than the {MAX_DEPTH}-level limit")
+            yield deep if too_deep else builder.value
+            builder = None
 
 
 def read_json(stream: io.BufferedReader, name: str, fields: FieldNames) -> Iterator[Item]:
     """A top-level array streams item by item; one object (or several in a row) is read whole."""
     utf8 = utf8_stream(stream, _encoding(stream))
     is_array = utf8.peek(HEAD_BYTES).lstrip().startswith(b"[")
-    items = ijson.items(utf8, "item" if is_array else "", use_float=True, multiple_values=True)
+    events = ijson.basic_parse(utf8, use_float=True, multiple_values=True)
     count = 0
     try:
-        for count, record in enumerate(items, start=1):
-            yield article_from_record(record, f"{name}[{count - 1}]" if is_array else name, fields)
+        for count, record in enumerate(_json_values(events, is_array), start=1):
+            source = f"{name}[{count - 1}]" if is_array else name
+            if isinstance(record, Skipped):
+                yield Skipped(source, record.reason)
+            else:
+                yield article_from_record(record, source, fields)
     except ijson.JSONError as error:
         message = error.args[0] if error.args else error
         if isinstance(message, bytes):  # yajl reports in bytes
@@ -106,11 +171,11 @@ def _noting_problems(lines: Iterator[Line], problems: dict[int, str]) -> Iterato
 
 def read_csv(stream: io.BufferedReader, name: str, fields: FieldNames) -> Iterator[Item]:
     # csv's field limit is process-wide (128 kB by default): raise it so a long body is no error
-    csv.field_size_limit(max(csv.field_size_limit(), MAX_DOCUMENT_BYTES))
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_TEXT_BYTES))
     encoding = _encoding(stream)
     first_line = stream.peek(HEAD_BYTES)[:HEAD_BYTES].split(b"\n", 1)[0].decode(encoding, errors="replace")
     problems: dict[int, str] = {}
-    lines = _noting_problems(decoded_lines(stream, encoding), problems)
+    lines = _noting_problems(decoded_lines(stream, encoding, MAX_TEXT_BYTES), problems)
     reader = csv.reader(lines, delimiter=_delimiter(first_line, name), strict=True)
     header = next(reader, None)
     if problems:

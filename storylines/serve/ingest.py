@@ -11,14 +11,20 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from storylines.article import Article, Skipped
 from storylines.serve.models import ArticleIn, AssignmentOut, IngestResult, SkippedOut
+from storylines.skips import printable, printable_text
 
 if TYPE_CHECKING:
     from storylines.cluster.online import OnlineStoryClusterer
     from storylines.pipeline import Pipeline
+
+
+MAX_UPLOAD_ITEMS = 10_000  # articles (and skipped inputs) read from one upload; the rest are not read
+MAX_UPLOAD_UNPACKED = 200 * 2**20  # bytes a compressed upload may unpack to
 
 
 class IngestBusy(RuntimeError):
@@ -26,13 +32,15 @@ class IngestBusy(RuntimeError):
 
 
 def article_from_input(item: ArticleIn) -> Article:
+    """Lone surrogates (a JSON ``"\\ud800"``) become U+FFFD: neither SQLite nor a JSON response
+    could encode them."""
     return Article(
-        source=item.source,
-        title=item.title,
-        raw_text=item.text,
-        url=item.url,
-        published_hint=item.published,
-        lang_hint=item.lang,
+        source=printable(item.source),
+        title=printable_text(item.title),
+        raw_text=printable_text(item.text),
+        url=printable(item.url) if item.url else None,
+        published_hint=printable(item.published) if item.published else None,
+        lang_hint=printable(item.lang) if item.lang else None,
     )
 
 
@@ -52,11 +60,11 @@ class LiveIngest:
 
     @cached_property
     def _clusterer(self) -> OnlineStoryClusterer:
+        from storylines.cluster.feed import configured_comparer
         from storylines.cluster.online import OnlineStoryClusterer
-        from storylines.compare import load_comparer
         from storylines.store import open_store
 
-        return OnlineStoryClusterer(load_comparer(), open_store(self.db_path))
+        return OnlineStoryClusterer(configured_comparer(), open_store(self.db_path))
 
     @contextmanager
     def reserved(self) -> Iterator[None]:
@@ -69,16 +77,18 @@ class LiveIngest:
             self._slot.release()
 
     def ingest(self, items: Iterable[Article | Skipped]) -> IngestResult:
-        """Store and cluster the articles now; raises :class:`IngestBusy` if a batch is running."""
-        with self.reserved():
-            return self._ingest(list(items))
+        """Store and cluster the articles now; raises :class:`IngestBusy` if a batch is running.
 
-    def _ingest(self, items: list[Article | Skipped]) -> IngestResult:
-        skipped = [
-            SkippedOut(source=item.source, reason=item.reason) for item in items if isinstance(item, Skipped)
-        ]
-        articles = [self._pipeline(item) for item in items if isinstance(item, Article)]
-        assignments = self._clusterer.partial_fit(articles) if articles else []
+        ``items`` is read lazily, one batch at a time, and at most :data:`MAX_UPLOAD_ITEMS` of
+        them: an upload that unpacks to millions of records is cut there, with a reason.
+        """
+        with self.reserved():
+            return self._ingest(_at_most(items, MAX_UPLOAD_ITEMS))
+
+    def _ingest(self, items: Iterable[Article | Skipped]) -> IngestResult:
+        from storylines.cluster.feed import feed
+
+        report = feed(items, self._clusterer, self._pipeline)
         self._clusterer.close()  # snapshot the vector index so a restart need not catch up
         self.on_stored()
         return IngestResult(
@@ -89,9 +99,17 @@ class LiveIngest:
                     storyline_id=a.storyline_id,
                     duplicate_of=a.duplicate_of,
                 )
-                for a in assignments
+                for a in report.assignments.values()
                 if not a.already_stored
             ],
-            already_stored=[a.article_id for a in assignments if a.already_stored],
-            skipped=skipped,
+            already_stored=report.already_stored_ids,
+            skipped=[SkippedOut(source=item.source, reason=item.reason) for item in report.skipped.first],
+            skipped_total=report.skipped.total,
         )
+
+
+def _at_most(items: Iterable[Article | Skipped], limit: int) -> Iterator[Article | Skipped]:
+    iterator = iter(items)
+    yield from islice(iterator, limit)
+    if next(iterator, None) is not None:
+        yield Skipped("upload", f"more than {limit:,} records in one upload: the rest were not read")

@@ -163,7 +163,8 @@ class AssignmentOut(BaseModel):
 class IngestResult(BaseModel):
     stored: list[AssignmentOut]
     already_stored: list[str]
-    skipped: list[SkippedOut]
+    skipped: list[SkippedOut] = Field(description="The first 100 skipped inputs with their reasons.")
+    skipped_total: int = Field(0, description="All skipped inputs, counted.")
 
 
 class UpdatedOut(BaseModel):

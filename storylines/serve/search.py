@@ -103,8 +103,7 @@ class HybridSearcher:
     def catch_up(self) -> None:
         """Add the vectors of articles stored since the index was last touched."""
         with self._index_lock:
-            for rowids, vectors in self.store.iter_vectors(after_rowid=self._index.max_id):
-                self._index.add(rowids, vectors)
+            self._index.catch_up(self.store)
 
     def _keyword_ranking(self, query: str, depth: int) -> tuple[list[str], dict[str, str]]:
         """Article ids best first, and the FTS snippet of each.

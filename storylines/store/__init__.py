@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from storylines.store.base import (
@@ -26,9 +27,22 @@ def default_db_path() -> Path:
     return folder / "storylines.db"
 
 
+class StoreError(Exception):
+    """A store that cannot be used (missing folder, not a database, another model's vectors);
+    ``str(exc)`` is a one-line message for the user."""
+
+
 def open_store(path: str | Path | None = None) -> Store:
     """Open (creating if needed) the store at ``path``, or the default one."""
-    return SQLiteStore(str(path or default_db_path()))
+    path = Path(path or default_db_path())
+    if path.is_dir():
+        raise StoreError(f"cannot open store {path}: it is a folder, not a store file")
+    if not path.parent.is_dir():
+        raise StoreError(f"cannot open store {path}: folder {path.parent} does not exist")
+    try:
+        return SQLiteStore(str(path))
+    except sqlite3.Error as error:
+        raise StoreError(f"cannot open store {path}: {error}") from error
 
 
 __all__ = [
@@ -39,6 +53,7 @@ __all__ = [
     "SearchHit",
     "Store",
     "StoreCounts",
+    "StoreError",
     "StoredArticle",
     "StorylineRecord",
     "default_db_path",

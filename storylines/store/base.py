@@ -140,6 +140,15 @@ class Store(Protocol):
 
     def max_rowid(self) -> int: ...
 
+    def rowids(self, after_rowid: int = 0) -> np.ndarray:
+        """Every article rowid above ``after_rowid``, ascending: the truth the vector index is checked
+        against (ids, not a watermark: concurrent writers interleave their rowids)."""
+        ...
+
+    def vectors_of(self, rowids: Sequence[int]) -> np.ndarray:
+        """float32 vectors of these rowids, in the order asked (all must exist)."""
+        ...
+
     # --- events and storylines ----------------------------------------------------------
     def create_storyline(self) -> int: ...
 

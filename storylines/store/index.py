@@ -5,20 +5,25 @@ about 0.66 KB of RAM per article at 384-d instead of 1.5 KB for float32.  The qu
 is fixed to [-1, 1] (every component of a unit vector lies there), so the index needs no
 training data and works from the first article on.
 
-The file is a cache: it records which store it belongs to and the last rowid it holds, so on
-open it is caught up from the store (after a crash) or rebuilt (missing, foreign or corrupt).
+The file is a cache of the store, which stays the truth.  On open its ids are compared with the
+store's (not a max-id watermark: two writers interleave their rowids, and each one's highest id
+says nothing about the other's), missing vectors are added and a foreign, corrupt or ahead-of-store
+file is rebuilt.  Writers take the store's articles in before each batch and before saving, and save
+under a file lock, so the last save holds everything committed by then.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import faiss
 import numpy as np
+from filelock import FileLock
 
 from storylines.store.base import Store
 
@@ -49,6 +54,7 @@ class VectorIndex:
         hnsw.train(np.vstack([-np.ones(dim), np.ones(dim)]).astype(np.float32))
         self._index = faiss.IndexIDMap(hnsw)
         self.max_id = 0
+        self._tracking: _StoreTracking | None = None
 
     @property
     def ntotal(self) -> int:
@@ -64,6 +70,46 @@ class VectorIndex:
                 np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim), ids
             )
         self.max_id = max(self.max_id, int(ids.max()))
+        if self._tracking:
+            self._tracking.own.update(int(i) for i in ids)
+
+    def ids(self) -> np.ndarray:
+        """The ids the index holds (unordered)."""
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+
+    def _add_from(self, store: Store, rowids: np.ndarray, batch: int = 10_000) -> None:
+        for start in range(0, len(rowids), batch):
+            chunk = rowids[start : start + batch]
+            self.add(chunk, store.vectors_of(chunk))
+
+    def catch_up(self, store: Store) -> int:
+        """Add what other writers stored since the last look; returns how many vectors were added.
+
+        Rowids grow in commit order (SQLite serialises writers), so only ids above the last
+        seen maximum can be new; of those, the ones this process added itself are skipped.
+        """
+        if self._tracking is None or self._tracking.store is not store:
+            return self._sync(store)
+        tracking = self._tracking
+        new = store.rowids(after_rowid=tracking.seen)
+        missing = np.array([r for r in new if int(r) not in tracking.own], dtype=np.int64)
+        self._add_from(store, missing)
+        tracking.seen = int(new[-1]) if len(new) else tracking.seen
+        tracking.own.clear()
+        return len(missing)
+
+    def _sync(self, store: Store) -> int:
+        """Compare ids with the store: add the missing ones; -1 when the index holds ids the store
+        lacks (another store's, or rolled back), and must be rebuilt."""
+        truth = store.rowids()
+        held = self.ids()
+        if len(np.setdiff1d(held, truth, assume_unique=True)):
+            return -1
+        missing = np.setdiff1d(truth, held, assume_unique=True)
+        self._tracking = _StoreTracking(store, int(truth[-1]) if len(truth) else 0)
+        self._add_from(store, missing)
+        self._tracking.own.clear()
+        return len(missing)
 
     def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(ids, similarities) of the k nearest, best first; fewer when the index is small."""
@@ -79,13 +125,22 @@ class VectorIndex:
         return int(faiss.serialize_index(self._index).size)
 
     def save(self, path: str | Path, store_uuid: str) -> None:
-        """Write atomically (temp file + rename) so a crash never leaves half an index."""
-        header = json.dumps({"store_uuid": store_uuid, "dim": self.dim, "max_id": self.max_id}).encode()
-        tmp = Path(f"{path}.tmp")
-        with tmp.open("wb") as out:
-            out.write(MAGIC + header + b"\n")
-            out.write(faiss.serialize_index(self._index).tobytes())
-        os.replace(tmp, path)
+        """Write atomically (a temp file of this writer's own + rename) so a crash never leaves half
+        an index; under a lock, and caught up with the store first, so a concurrent writer's save
+        cannot replace this one with an index that lacks its articles."""
+        header = json.dumps({"store_uuid": store_uuid, "dim": self.dim}).encode()
+        with FileLock(f"{path}.lock"):
+            if self._tracking:
+                self.catch_up(self._tracking.store)
+            handle, tmp = tempfile.mkstemp(prefix=f"{Path(path).name}.", suffix=".tmp", dir=Path(path).parent)
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    out.write(MAGIC + header + b"\n")
+                    out.write(faiss.serialize_index(self._index).tobytes())
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
 
     @classmethod
     def load(cls, path: str | Path, store_uuid: str, dim: int) -> VectorIndex | None:
@@ -101,22 +156,32 @@ class VectorIndex:
             index = cls.__new__(cls)
             index.dim = dim
             index._index = faiss.deserialize_index(np.frombuffer(blob, dtype=np.uint8, offset=header_end + 1))
-            index.max_id = int(header["max_id"])
+            index._tracking = None
+            held = index.ids()
+            index.max_id = int(held.max()) if len(held) else 0
             return index
         except (OSError, ValueError, KeyError, RuntimeError):
             return None
 
     @classmethod
     def open_for(cls, store: Store, dim: int, path: str | Path | None = None) -> VectorIndex:
-        """Load the index saved next to the store, then add whatever the store has beyond it."""
+        """Load the index saved next to the store and repair it from the store's ids."""
         path = path or index_path(store.path)
-        store_uuid = store.get_meta("store_uuid") or ""
-        index = cls.load(path, store_uuid, dim)
-        if index is None or index.max_id > store.max_rowid():
+        index = cls.load(path, store.get_meta("store_uuid") or "", dim)
+        if index is None or index._sync(store) < 0:
             index = cls(dim)
-        for rowids, vectors in store.iter_vectors(after_rowid=index.max_id):
-            index.add(rowids, vectors)
+            index._sync(store)
         return index
+
+
+class _StoreTracking:
+    """What an index knows of the store it follows: the highest rowid seen there, and the ids
+    it added itself since (so catching up skips them)."""
+
+    def __init__(self, store: Store, seen: int):
+        self.store = store
+        self.seen = seen
+        self.own: set[int] = set()
 
 
 def index_path(store_path: str) -> str:

@@ -189,6 +189,23 @@ class SQLiteStore:
     def max_rowid(self) -> int:
         return int(self._db.execute("SELECT coalesce(max(rowid), 0) FROM articles").fetchone()[0])
 
+    def rowids(self, after_rowid: int = 0) -> np.ndarray:
+        rows = self._db.execute("SELECT rowid FROM articles WHERE rowid > ? ORDER BY rowid", (after_rowid,))
+        return np.fromiter((row[0] for row in rows), dtype=np.int64)
+
+    def vectors_of(self, rowids: Sequence[int]) -> np.ndarray:
+        wanted = [int(r) for r in rowids]
+        by_rowid: dict[int, bytes] = {}
+        for start in range(0, len(wanted), 10_000):  # SQLite caps the number of bound parameters
+            chunk = wanted[start : start + 10_000]
+            by_rowid.update(
+                self._db.execute(
+                    f"SELECT rowid, vector FROM articles WHERE rowid IN ({_placeholders(chunk)})", chunk
+                ).fetchall()
+            )
+        vectors = [np.frombuffer(by_rowid[r], dtype=np.float16) for r in wanted]
+        return np.vstack(vectors).astype(np.float32) if vectors else np.empty((0, 0), dtype=np.float32)
+
     # --- events and storylines ----------------------------------------------------------
     def create_storyline(self) -> int:
         return int(
