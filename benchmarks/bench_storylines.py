@@ -69,7 +69,9 @@ def fold_comparers(pairs: list[LabelledPair], reps: dict[str, ArticleRepresentat
     base = load_comparer()
     gold_rows = {row["pair_id"]: row for row in csv.DictReader(csv_path.open(encoding="utf-8"))}
     rows = np.vstack([pair_features(reps[p.first], reps[p.second]) for p in pairs])
-    gold = np.array([[float(gold_rows[p.pair_id][t.capitalize()]) for t in base.model.targets] for p in pairs])
+    gold = np.array(
+        [[float(gold_rows[p.pair_id][t.capitalize()]) for t in base.model.targets] for p in pairs]
+    )
     for fit, held in GroupKFold(5).split(rows, groups=[base_pair_id(p.pair_id) for p in pairs]):
         model = replace(base.model, regressor=clone(base.model.regressor).fit(rows[fit], gold[fit]))
         yield held, StoryComparer(embedder=base.embedder, model=model)
@@ -102,13 +104,20 @@ def semeval_stream(csv_path: Path) -> None:
                 tallies["unrelated_storyline"] += story_a == story_b
         print(f"  fold done: {len(storylines)} storylines, largest {largest[-1]}", flush=True)
     print(f"SemEval dev stream: {len(order)} articles, {len(pairs)} pairs, 5 folds")
-    print(f"  same-story pairs (Overall ≤ {SAME}, n={tallies['same']}): share an event "
-          f"{tallies['same_event'] / tallies['same']:.1%}, share a storyline "
-          f"{tallies['same_storyline'] / tallies['same']:.1%}")
-    print(f"  unrelated pairs (Overall ≥ {UNRELATED}, n={tallies['unrelated']}): share a storyline "
-          f"{tallies['unrelated_storyline'] / tallies['unrelated']:.1%}")
+    print(
+        f"  same-story pairs (Overall ≤ {SAME}, n={tallies['same']}): share an event "
+        f"{tallies['same_event'] / tallies['same']:.1%}, share a storyline "
+        f"{tallies['same_storyline'] / tallies['same']:.1%}"
+    )
+    print(
+        f"  unrelated pairs (Overall ≥ {UNRELATED}, n={tallies['unrelated']}): share a storyline "
+        f"{tallies['unrelated_storyline'] / tallies['unrelated']:.1%}"
+    )
     print(f"  largest storyline per fold run: {largest}")
-    print(f"  placement p50 {np.percentile(seconds, 50) * 1000:.1f} ms, p99 {np.percentile(seconds, 99) * 1000:.1f} ms")
+    print(
+        f"  placement p50 {np.percentile(seconds, 50) * 1000:.1f} ms, "
+        f"p99 {np.percentile(seconds, 99) * 1000:.1f} ms"
+    )
 
 
 def seeds_among_distractors(csv_path: Path, distractors: int) -> None:
@@ -125,13 +134,18 @@ def seeds_among_distractors(csv_path: Path, distractors: int) -> None:
     placed, _ = place_all(comparer, stream, comparer.represent_many(stream))
     seed_storylines = {placed[seed.id][1] for seed in seeds}
     sizes = Counter(storyline for _, storyline in placed.values())
-    print(f"seeds among {distractors} distractors: {len(seeds)} seeds in {len(seed_storylines)} storyline(s) "
-          f"of sizes {[sizes[s] for s in sorted(seed_storylines)]}; "
-          f"{len({placed[seed.id][0] for seed in seeds})} events; largest storyline {sizes.most_common(1)[0][1]}")
+    print(
+        f"seeds among {distractors} distractors: {len(seeds)} seeds in {len(seed_storylines)} storyline(s) "
+        f"of sizes {[sizes[s] for s in sorted(seed_storylines)]}; "
+        f"{len({placed[seed.id][0] for seed in seeds})} events; "
+        f"largest storyline {sizes.most_common(1)[0][1]}"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--pairs", type=Path, default=PAIRS)
     parser.add_argument("--distractors", type=int, default=300)
     parser.add_argument("--skip-stream", action="store_true", help="only the seeds among distractors")

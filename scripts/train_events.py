@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -84,8 +83,14 @@ class Stream:
         return pairs, rows, labels
 
 
-def simulate(stream: Stream, tops: list[np.ndarray], prob: dict, settings: ClusterSettings,
-             join: JoinModel | None, mode: str) -> tuple[list, list]:
+def simulate(
+    stream: Stream,
+    tops: list[np.ndarray],
+    prob: dict,
+    settings: ClusterSettings,
+    join: JoinModel | None,
+    mode: str,
+) -> tuple[list, list]:
     """Run the event decisions over the stream; ``mode`` teacher|dagger collects training rows."""
     event_of: list = []
     members: dict = defaultdict(list)
@@ -104,10 +109,16 @@ def simulate(stream: Stream, tops: list[np.ndarray], prob: dict, settings: Clust
                 continue
             centroid = sums[event] / np.linalg.norm(sums[event])
             candidates.append(event)
-            features.append(event_features(
-                [prob[a, b] for b in members_hit], len(members[event]), float(stream.vectors[a] @ centroid),
-                gap_last, days_apart(day, span[event][0]), settings.candidates,
-            ))
+            features.append(
+                event_features(
+                    [prob[a, b] for b in members_hit],
+                    len(members[event]),
+                    float(stream.vectors[a] @ centroid),
+                    gap_last,
+                    days_apart(day, span[event][0]),
+                    settings.candidates,
+                )
+            )
         if mode != "predict":
             for event, row in zip(candidates, features, strict=True):
                 majority = Counter(stream.gold[m] for m in members[event]).most_common(1)[0][0]
@@ -125,7 +136,10 @@ def simulate(stream: Stream, tops: list[np.ndarray], prob: dict, settings: Clust
         members[chosen].append(a)
         sums[chosen] = sums.get(chosen, 0) + stream.vectors[a]
         first, last = span.get(chosen, (day, day))
-        span[chosen] = (min(first, day) if first and day else first or day, max(last, day) if last and day else last or day)
+        span[chosen] = (
+            min(first, day) if first and day else first or day,
+            max(last, day) if last and day else last or day,
+        )
     return [str(e) for e in event_of], rows
 
 
@@ -143,8 +157,10 @@ def fit_title_view(train: Stream, tops: list[np.ndarray]) -> tuple:
     for block in range(BLOCKS):
         model = make_classifier().fit(rows[blocks != block], labels[blocks != block])
         crossfit[blocks == block] = model.predict_proba(rows[blocks == block])[:, 1]
-    print(f"title pairs {len(pairs)} ({labels.mean():.1%} same event); cross-fitted AUC "
-          f"{roc_auc_score(labels, crossfit):.3f} (cosine {roc_auc_score(labels, rows[:, 0]):.3f})")
+    print(
+        f"title pairs {len(pairs)} ({labels.mean():.1%} same event); cross-fitted AUC "
+        f"{roc_auc_score(labels, crossfit):.3f} (cosine {roc_auc_score(labels, rows[:, 0]):.3f})"
+    )
     return make_classifier().fit(rows, labels), dict(zip(pairs, crossfit, strict=True))
 
 
@@ -156,7 +172,9 @@ def fit_body_curve(pairs_csv: Path) -> tuple[float, float]:
     pipeline = default_pipeline()
     reps = dict(zip(articles, comparer.represent_many([pipeline(a) for a in articles.values()]), strict=True))
     rows = np.vstack([pair_features(reps[p.first], reps[p.second]) for p in pairs])
-    gold = np.array([[float(gold_rows[p.pair_id][t.capitalize()]) for t in comparer.model.targets] for p in pairs])
+    gold = np.array(
+        [[float(gold_rows[p.pair_id][t.capitalize()]) for t in comparer.model.targets] for p in pairs]
+    )
     groups = [base_pair_id(p.pair_id) for p in pairs]
     predicted = np.zeros(len(pairs))
     for fit, held in GroupKFold(5).split(rows, groups=groups):
@@ -164,13 +182,17 @@ def fit_body_curve(pairs_csv: Path) -> tuple[float, float]:
         predicted[held] = np.clip(regressor.predict(rows[held]), 1, 4).reshape(len(held), -1)[:, 0]
     same = gold[:, 0] <= SAME_EVENT_GOLD
     curve = LogisticRegression().fit(predicted.reshape(-1, 1), same)
-    print(f"body pairs {len(pairs)} ({same.mean():.1%} with Overall ≤ {SAME_EVENT_GOLD}); "
-          f"AUC of out-of-fold Overall {roc_auc_score(same, -predicted):.3f}")
+    print(
+        f"body pairs {len(pairs)} ({same.mean():.1%} with Overall ≤ {SAME_EVENT_GOLD}); "
+        f"AUC of out-of-fold Overall {roc_auc_score(same, -predicted):.3f}"
+    )
     return float(curve.coef_[0, 0]), float(curve.intercept_[0])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--og", type=Path, default=DATA / "og2021-dev/og2021_dev.csv")
     parser.add_argument("--pairs", type=Path, default=DATA / "semeval2022-task8/pairs.csv")
     parser.add_argument("--holdout", type=float, default=0.4, help="later share of the stream held out")
@@ -199,8 +221,10 @@ def main() -> None:
     assert join is not None
     test_pairs, test_rows, test_labels = test.pair_rows(test_tops)
     test_prob = title_classifier.predict_proba(test_rows)[:, 1]
-    print(f"held-out title pairs: AUC {roc_auc_score(test_labels, test_prob):.3f} "
-          f"(cosine {roc_auc_score(test_labels, test_rows[:, 0]):.3f})")
+    print(
+        f"held-out title pairs: AUC {roc_auc_score(test_labels, test_prob):.3f} "
+        f"(cosine {roc_auc_score(test_labels, test_rows[:, 0]):.3f})"
+    )
     results = {}
     for name, stream, tops, prob in (
         ("train (cross-fitted)", train, train_tops, crossfit),
@@ -208,16 +232,25 @@ def main() -> None:
     ):
         predicted, _ = simulate(stream, tops, prob, settings, join, "predict")
         result = score(stream.gold, predicted)
-        print(f"{name}: B-cubed F1 {result['bcubed_f1']:.3f} (P {result['bcubed_p']:.3f} R {result['bcubed_r']:.3f}), "
-              f"pairwise F1 {result['pairwise_f1']:.3f}, largest {result['largest']} (gold {result['largest_gold']})")
+        print(
+            f"{name}: B-cubed F1 {result['bcubed_f1']:.3f} "
+            f"(P {result['bcubed_p']:.3f} R {result['bcubed_r']:.3f}), "
+            f"pairwise F1 {result['pairwise_f1']:.3f}, "
+            f"largest {result['largest']} (gold {result['largest_gold']})"
+        )
         results[name] = {k: round(v, 4) for k, v in result.items() if isinstance(v, float)}
-    join.report = same_event.report = {"trained_on": f"OG2021 dev, first {train_n} titles", "simulated": results}
+    join.report = same_event.report = {
+        "trained_on": f"OG2021 dev, first {train_n} titles",
+        "simulated": results,
+    }
     if args.save:
         same_event.save(ROOT / "storylines/compare" / SAME_EVENT_FILE)
         join.save(ROOT / "storylines/cluster" / JOIN_FILE)
         print("saved", SAME_EVENT_FILE, JOIN_FILE)
-    print(f"join threshold {join.threshold}; candidates {settings.candidates}; window {settings.event_days} days;"
-          f" log-size feature range up to {math.log1p(len(train.reps)):.1f}")
+    print(
+        f"join threshold {join.threshold}; candidates {settings.candidates}; "
+        f"window {settings.event_days} days"
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from storylines.article import Article
+from storylines.cluster.event_judge import EVENT_FEATURES, JoinModel
 from storylines.compare.types import Comparison
 
 DIM = 64
@@ -36,7 +37,8 @@ def word_vector(text: str, dim: int = DIM) -> np.ndarray:
 
 
 class CosineComparer:
-    """Overall = 4 − 3·cosine (1 = same story … 4 = unrelated); near-duplicate at cosine ≥ 0.97."""
+    """Overall = 4 − 3·cosine (1 = same story … 4 = unrelated); same-event probability = cosine;
+    near-duplicate at cosine ≥ 0.97."""
 
     def __init__(self, dim: int = DIM) -> None:
         self.dim = dim
@@ -59,6 +61,7 @@ class CosineComparer:
             dimensions={"entities": overall, "geography": overall, "time": overall, "narrative": overall},
             same_story=overall <= 2,
             near_duplicate=cosine >= 0.97,
+            same_event=max(cosine, 0.0),
         )
 
 
@@ -74,3 +77,14 @@ def test_double_scores_shared_words_as_same_story() -> None:
     assert comparer.compare(a, b).same_story
     assert not comparer.compare(a, c).same_story
     assert comparer.representation_from_bytes(a.to_bytes()).vector.tolist() == a.vector.tolist()
+
+
+class MeanProbability:
+    """A join "classifier" that is plain average link: the mean same-event probability of the hits."""
+
+    def predict_proba(self, rows: np.ndarray) -> np.ndarray:
+        mean = np.asarray(rows)[:, EVENT_FEATURES.index("mean_p")]
+        return np.column_stack([1 - mean, mean])
+
+
+AVERAGE_LINK = JoinModel(MeanProbability(), threshold=0.5)

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from storylines.cli import app
-from storylines.cluster.evaluate import bcubed, pairwise_f1, read_labelled, score
+from storylines.cluster.evaluate import bcubed, holdout_split, pairwise_scores, read_labelled, score
 
 
 def test_bcubed_matches_a_hand_worked_example() -> None:
@@ -19,10 +19,18 @@ def test_bcubed_matches_a_hand_worked_example() -> None:
     assert recall == pytest.approx([2 / 3, 2 / 3, 1 / 3, 1])
 
 
-def test_pairwise_f1_counts_pairs() -> None:
-    # gold pairs ab ac bc; predicted pairs ab cd → one true positive
-    assert pairwise_f1(["x", "x", "x", "y"], [1, 1, 2, 2]) == pytest.approx(2 / (2 + 1 + 2))
-    assert pairwise_f1(["x", "y"], [1, 2]) == 1.0
+def test_pairwise_scores_count_pairs() -> None:
+    # gold pairs ab ac bc; predicted pairs ab cd → one true positive, one false positive, two missed
+    scores = pairwise_scores(["x", "x", "x", "y"], [1, 1, 2, 2])
+    assert scores["pairwise_f1"] == pytest.approx(2 / (2 + 1 + 2))
+    assert (scores["pairwise_p"], scores["pairwise_r"]) == pytest.approx((1 / 2, 1 / 3))
+    assert pairwise_scores(["x", "y"], [1, 2])["pairwise_f1"] == 1.0
+
+
+def test_holdout_keeps_the_last_share_by_time() -> None:
+    assert holdout_split(10, 0.4) == (6, 4) and holdout_split(10, 0.0) == (10, 0)
+    with pytest.raises(ValueError, match="holdout"):
+        holdout_split(10, 1.0)
 
 
 def write_jsonl(path: Path) -> Path:
@@ -40,15 +48,26 @@ def write_jsonl(path: Path) -> Path:
 def test_read_labelled_and_score_by_language(tmp_path: Path) -> None:
     items = read_labelled(write_jsonl(tmp_path / "gold.jsonl"))
     assert [i.cluster_id for i in items] == ["call", "call", "cheese"] and items[2].lang == "fr"
-    result = score(items, [1, 1, 2])
+    result = score([i.cluster_id for i in items], [1, 1, 2], [i.lang for i in items])
     assert result["bcubed_f1"] == 1.0 and result["n_clusters"] == 2 and set(result["by_lang"]) == {"en", "fr"}
+    assert (result["largest"], result["largest_gold"]) == (2, 2)
 
 
 @pytest.mark.slow
 def test_eval_clusters_cli_prints_the_json_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STORYLINES_COMPARER", "tests.test_cluster_double:CosineComparer")
-    result = CliRunner().invoke(app, ["eval", "clusters", str(write_jsonl(tmp_path / "g.jsonl")), "--json"])
+    result = CliRunner().invoke(
+        app, ["eval", "clusters", str(write_jsonl(tmp_path / "g.jsonl")), "--json", "--set", "event_days=2"]
+    )
     assert result.exit_code == 0, result.output
     scores = json.loads(result.output)
-    assert {"bcubed_f1", "bcubed_p", "bcubed_r", "pairwise_f1", "n_clusters", "seconds"} <= set(scores)
+    keys = {"bcubed_f1", "pairwise_p", "pairwise_f1", "largest", "storyline_purity", "seconds"}
+    assert keys <= set(scores)
     assert scores["bcubed_p"] == 1.0
+
+
+def test_eval_clusters_rejects_a_bad_setting(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["eval", "clusters", str(write_jsonl(tmp_path / "g.jsonl")), "--set", "event_days=-1"]
+    )
+    assert result.exit_code == 2 and "event_days" in result.output

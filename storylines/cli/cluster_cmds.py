@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -34,6 +34,22 @@ def reference_date_option(value: str | None) -> date | None:
 
 
 ReferenceDate = Annotated[str | None, typer.Option(help="ISO date used when an article's year is missing.")]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Clusterer setting NAME=VALUE (e.g. event_days=2); saved with the store."),
+]
+
+
+def settings_option(values: list[str] | None) -> dict[str, Any]:
+    """``--set`` values as validated overrides, or a usage error naming the bad one."""
+    from storylines.settings import ClusterSettings, SettingsError, parse_overrides
+
+    try:
+        overrides = parse_overrides(values or [])
+        ClusterSettings().with_overrides(overrides)
+    except SettingsError as error:
+        raise typer.BadParameter(str(error), param_hint="--set") from None
+    return overrides
 
 
 @app.command("ingest")
@@ -42,6 +58,7 @@ def ingest(
     db: DbOption = None,
     reference_date: ReferenceDate = None,
     batch_size: Annotated[int, typer.Option(min=1, max=4096, help="Articles embedded together.")] = 16,
+    set_: SetOption = None,
 ) -> None:
     """Read, enrich, embed and cluster articles into the store; safe to re-run or interrupt."""
     from storylines.cli.progress import IngestProgress
@@ -49,12 +66,16 @@ def ingest(
     from storylines.cluster.online import OnlineStoryClusterer
     from storylines.ingest import ReadProgress, read_paths
     from storylines.pipeline import default_pipeline
+    from storylines.settings import load_settings
     from storylines.store import StoreError, open_store
 
     pipeline = default_pipeline(reference_date_option(reference_date))
+    overrides = settings_option(set_)
     store = open_store(db)
     try:
-        clusterer = OnlineStoryClusterer(configured_comparer(), store)
+        comparer = configured_comparer()
+        settings = load_settings(store, comparer.model_id, overrides)
+        clusterer = OnlineStoryClusterer(comparer, store, settings)
     except ValueError as error:  # the store holds another model's vectors
         raise StoreError(str(error)) from error
     read_progress = ReadProgress()
@@ -143,13 +164,19 @@ def eval_clusters(
     file: Annotated[Path, typer.Argument(help="CSV or JSONL: id, lang, time, title, text?, cluster_id.")],
     as_json: JsonOption = False,
     level: Annotated[str, typer.Option(help="Score events or storylines against cluster_id.")] = "event",
+    holdout: Annotated[
+        float, typer.Option(min=0, max=0.99, help="Score only the last share by time, as a fresh stream.")
+    ] = 0.0,
+    set_: SetOption = None,
 ) -> None:
-    """Cluster a labelled file in time order; print B-cubed and pairwise F1, overall and per language."""
+    """Cluster a labelled file in time order; print B-cubed and pairwise scores, overall and per language."""
     from storylines.cluster.evaluate import evaluate_clusters
+    from storylines.settings import ClusterSettings
 
     if level not in ("event", "storyline"):
         raise typer.BadParameter("--level must be 'event' or 'storyline'")
-    result = evaluate_clusters(file, level)  # type: ignore[arg-type]
+    settings = ClusterSettings().with_overrides(settings_option(set_))
+    result = evaluate_clusters(file, level, settings, holdout)  # type: ignore[arg-type]
     if as_json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return
@@ -158,6 +185,12 @@ def eval_clusters(
         f"({result['n_gold_clusters']} gold) · {result['seconds']:.1f} s"
     )
     print(f"B-cubed P {result['bcubed_p']:.3f} R {result['bcubed_r']:.3f} F1 {result['bcubed_f1']:.3f}")
-    print(f"pairwise F1 {result['pairwise_f1']:.3f}")
+    print(
+        f"pairwise P {result['pairwise_p']:.3f} R {result['pairwise_r']:.3f} F1 {result['pairwise_f1']:.3f}"
+    )
+    print(
+        f"largest cluster {result['largest']} (largest gold {result['largest_gold']}) · "
+        f"storyline purity {result['storyline_purity']:.3f} · largest storyline {result['largest_storyline']}"
+    )
     for lang, scores in result["by_lang"].items():
         print(f"  {lang:>4} n={scores['n']:<5} B-cubed F1 {scores['bcubed_f1']:.3f}")

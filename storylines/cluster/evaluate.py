@@ -8,8 +8,8 @@ from scikit-learn's pair confusion matrix.
 from __future__ import annotations
 
 import csv
-import re
 import json
+import re
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -98,7 +98,9 @@ def _scores(precision: list[float], recall: list[float]) -> dict[str, float]:
     return {"bcubed_p": p, "bcubed_r": r, "bcubed_f1": _f1(p, r), "n": len(precision)}
 
 
-def score(gold: Sequence[str], predicted: Sequence[Any], langs: Sequence[str] | None = None) -> dict[str, Any]:
+def score(
+    gold: Sequence[str], predicted: Sequence[Any], langs: Sequence[str] | None = None
+) -> dict[str, Any]:
     """B-cubed and pairwise scores, cluster counts, the largest clusters, and B-cubed per language."""
     precision, recall = bcubed(gold, predicted)
     by_lang: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
@@ -133,25 +135,33 @@ def evaluate_clusters(
     """Ingest the file in time order (undated last) into a temporary store and score the clusters.
 
     ``holdout`` > 0 keeps only the last share of the items by time, as a fresh stream: models
-    and settings tuned on the earlier part are then scored on data they never saw.
+    and settings tuned on the earlier part are then scored on data they never saw.  Beside the
+    scores of ``level``, ``storyline_purity`` is the B-cubed precision of the storylines against
+    the gold clusters (how much of a reader's storyline belongs to each article's own cluster).
     """
     from storylines.cluster.feed import configured_comparer, feed
     from storylines.pipeline import default_pipeline
     from storylines.store import open_store
 
     items = sorted(read_labelled(path), key=lambda item: (item.time is None, item.time or ""))
-    items = items[holdout_split(len(items), holdout)[0] :]
+    if holdout:
+        items = items[holdout_split(len(items), holdout)[0] :]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         store = open_store(Path(folder) / "eval.db")
         clusterer = OnlineStoryClusterer(configured_comparer(), store, settings)
         feed([item.article for item in items], clusterer, default_pipeline())
         stored = [store.get_article(item.article.id) for item in items]
-        predicted = [s.event_id if level == "event" else s.storyline_id for s in stored if s]
         store.close()
-    gold = [item.cluster_id for item in items]
+    kept = [(item, s) for item, s in zip(items, stored, strict=True) if s is not None]
+    gold = [item.cluster_id for item, _ in kept]
+    events = [s.event_id for _, s in kept]
+    storylines = [s.storyline_id for _, s in kept]
+    precision, _ = bcubed(gold, storylines)
     return {
-        **score(gold, predicted, [item.lang for item in items]),
+        **score(gold, events if level == "event" else storylines, [item.lang for item, _ in kept]),
+        "storyline_purity": sum(precision) / len(precision) if precision else 1.0,
+        "largest_storyline": Counter(storylines).most_common(1)[0][1] if storylines else 0,
         "level": level,
         "holdout": holdout,
         "seconds": time.perf_counter() - started,
@@ -182,7 +192,8 @@ def read_semeval_pairs(path: str | Path) -> tuple[dict[str, Article], list[Label
             for key, lang in (("text1", row.get("lang1")), ("text2", row.get("lang2"))):
                 text = (row.get(key) or "").strip()
                 title = re.split(r"\s{2,}", text, maxsplit=1)[0][:200]
-                article = Article(source=f"semeval:{row['pair_id']}", title=title, raw_text=text, lang_hint=lang)
+                source = f"semeval:{row['pair_id']}"
+                article = Article(source=source, title=title, raw_text=text, lang_hint=lang)
                 articles.setdefault(article.id, article)
                 ids.append(article.id)
             pairs.append(LabelledPair(row["pair_id"], ids[0], ids[1], float(row["Overall"])))

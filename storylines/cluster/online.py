@@ -194,7 +194,9 @@ class OnlineStoryClusterer:
             (
                 j
                 for j in judged
-                if j.comparison.near_duplicate and j.ref.event_id is not None and j.within(self.settings.event_days)
+                if j.comparison.near_duplicate
+                and j.ref.event_id is not None
+                and j.within(self.settings.event_days)
             ),
             None,
         )
@@ -242,7 +244,9 @@ class OnlineStoryClusterer:
             return None
         probabilities_ = self.join_model.probabilities(rows)
         best = int(np.argmax(probabilities_))
-        threshold = self.settings.event_join if self.settings.event_join is not None else self.join_model.threshold
+        threshold = (
+            self.settings.event_join if self.settings.event_join is not None else self.join_model.threshold
+        )
         return events[best] if probabilities_[best] >= threshold else None
 
     def _new_event(
@@ -267,7 +271,9 @@ class OnlineStoryClusterer:
         is about, not for its newest or loosest event.
         """
         settings = self.settings
-        candidates = sorted({self._live_storyline(int(j.ref.storyline_id)) for j in judged if j.ref.storyline_id})
+        candidates = sorted(
+            {self._live_storyline(int(j.ref.storyline_id)) for j in judged if j.ref.storyline_id}
+        )
         best: tuple[float, int] | None = None
         for storyline_id in candidates:
             core, last_day = self._storyline_core(storyline_id)
@@ -277,9 +283,9 @@ class OnlineStoryClusterer:
             comparisons = self._compare_all(representation, [self._representation(ref) for ref in core])
             overall = float(np.mean([c.overall for c in comparisons]))
             entities = float(np.mean([c.dimensions.get("entities", c.overall) for c in comparisons]))
-            if overall <= settings.storyline_overall and entities <= settings.storyline_entities:
-                if best is None or (overall, storyline_id) < best:
-                    best = (overall, storyline_id)
+            fits = overall <= settings.storyline_overall and entities <= settings.storyline_entities
+            if fits and (best is None or (overall, storyline_id) < best):
+                best = (overall, storyline_id)
         return best[1] if best else None
 
     def _storyline_core(self, storyline_id: int) -> tuple[list[ArticleRef], str | None]:

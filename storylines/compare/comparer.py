@@ -130,7 +130,9 @@ class StoryComparer:
             return []
         rows = np.vstack([pair_features(a, b) for b in others])
         scores = self.model.predict(rows)
-        titles_only = np.array([title_only(a.length, a.title) or title_only(b.length, b.title) for b in others])
+        titles_only = np.array(
+            [title_only(a.length, a.title) or title_only(b.length, b.title) for b in others]
+        )
         same_event = self.same_event_model.probabilities(rows, FEATURE_NAMES, scores["overall"], titles_only)
         results = []
         for index, b in enumerate(others):
@@ -143,7 +145,7 @@ class StoryComparer:
                         dim: round(float(scores[dim][index]), 3) for dim in scores if dim != "overall"
                     },
                     same_story=overall <= self.model.same_story_threshold,
-                    near_duplicate=self.model.is_near_duplicate(features),
+                    near_duplicate=self.model.is_near_duplicate(features, bool(titles_only[index])),
                     evidence=explain(a, b, features),
                     same_event=round(float(same_event[index]), 4),
                 )

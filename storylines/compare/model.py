@@ -45,11 +45,17 @@ class CompareModel:
         scores = np.clip(self.regressor.predict(rows), 1.0, 4.0).reshape(len(rows), len(self.targets))
         return {target: scores[:, column] for column, target in enumerate(self.targets)}
 
-    def is_near_duplicate(self, features: dict[str, float]) -> bool:
-        """Same-language copy (shared shingles) or translation (close vectors, the same names)."""
+    def is_near_duplicate(self, features: dict[str, float], titles_only: bool = False) -> bool:
+        """Same-language copy (shared shingles) or translation (close vectors, the same names).
+
+        Short titles reach high cosines without being copies, so a pair where either side is
+        only a title must share its text (MinHash of character shingles) to count.
+        """
         limits = self.near_duplicate
         if features["minhash"] >= limits["minhash"]:
             return True
+        if titles_only:
+            return False
         names = features["names_jaccard"]
         same_names = bool(np.isnan(names) or names >= limits["names_jaccard"])
         return bool(features["cos_doc"] >= limits["cos_doc"] and same_names)
