@@ -226,7 +226,8 @@ def test_cached_reads_repeat_and_a_write_invalidates_them(writable_db: Path) -> 
         assert test_client.get(f"/api/storylines/{story_id}").content == detail
         assert json.loads(detail)["events"]
 
-        batch = {"articles": [{"title": "Cache test", "text": "A new report on a new story.", "lang": "en"}]}
+        text = "A new report on a new story: " + "the council met on Tuesday and voted on the budget. " * 4
+        batch = {"articles": [{"title": "Cache test", "text": text, "lang": "en"}]}
         assert test_client.post("/api/articles", json=batch, headers=KEY).json()["stored"]
         relisted = test_client.get("/api/storylines", params={"limit": 100})
         assert relisted.content != listing.content

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import threading
 from functools import cached_property
 from pathlib import Path as FilePath
 from pathlib import PurePath
@@ -22,7 +23,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from storylines.serve.catalog import Catalog, Filters
+from storylines.serve.catalog import Catalog, Filters, Period, Sort
+from storylines.serve.feeds import ATOM, articles_feed, search_feed, storylines_feed
 from storylines.serve.ingest import IngestBusy, LiveIngest, article_from_input
 from storylines.serve.locked import LockedStore
 from storylines.serve.models import (
@@ -45,6 +47,8 @@ STATIC = FilePath(__file__).with_name("static")
 API_KEY_ENV = "STORYLINES_API_KEY"
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 MAX_PAGE = 100
+MAX_FEED_ARTICLES = 200
+SEARCH_CACHE = 4096  # remembered search results, all store versions together
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self';"
     " img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none';"
@@ -57,6 +61,7 @@ ENCODED_SECURITY_HEADERS = [(name.encode(), value.encode()) for name, value in S
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Items per page.")]
 Offset = Annotated[int, Query(ge=0, le=10**9, description="Items to skip.")]
 Lang = Annotated[str | None, Query(max_length=20, description="Language code, e.g. en, bg, zh.")]
+HL = Annotated[str | None, Query(max_length=20, description="Reader's language: titles in it if any.")]
 NOT_FOUND = {404: {"model": ErrorOut}}
 API_KEY_HEADER = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="Needed by every write endpoint."
@@ -127,6 +132,28 @@ class Services:
         self.catalog = Catalog(self.store)
         self.ingest = LiveIngest(db_path, on_stored=lambda: self.catalog.refresh(force=True))
         self._embedder = embedder
+        self._search_results: dict[tuple[str, str, str | None], SearchResult] = {}
+        self._search_lock = threading.Lock()
+
+    def search(self, query: str, lang: str | None) -> SearchResult:
+        """A search, remembered per store version: under load many readers ask the same few
+        queries, and a remembered result costs no embedding and no SQL."""
+        key = self._search_key(query, lang)
+        found = self._search_results.get(key)
+        if found is None:
+            found = self.searcher.search(key[1], lang=key[2])
+            with self._search_lock:
+                self._search_results[key] = found
+                while len(self._search_results) > SEARCH_CACHE:  # oldest first: stale versions go
+                    self._search_results.pop(next(iter(self._search_results)))
+        return found
+
+    def cached_search(self, query: str, lang: str | None) -> SearchResult | None:
+        """The remembered result, or None when the query must be run (in a worker thread)."""
+        return self._search_results.get(self._search_key(query, lang))
+
+    def _search_key(self, query: str, lang: str | None) -> tuple[str, str, str | None]:
+        return self.catalog.version, query.strip(), (lang or "").casefold() or None
 
     @cached_property
     def searcher(self) -> HybridSearcher:
@@ -155,6 +182,10 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
 
 
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
 def _json(body: bytes) -> Response:
     return Response(content=body, media_type="application/json")
 
@@ -168,7 +199,9 @@ def _article_hit(hit: Any) -> SearchHitOut:
         lang=hit.lang,
         storyline_id=hit.storyline_id,
         score=hit.score,
+        relevance=hit.relevance,
         matched_by=hit.matched_by,
+        day=hit.day,
     )
 
 
@@ -186,6 +219,7 @@ def _search_response(
                 lang=None,
                 storyline_id=group.storyline_id,
                 score=group.score,
+                relevance=group.relevance,
                 matched_by=group.matched_by,
                 snippet=f"{len(group.article_ids)} matching articles",
             )
@@ -263,8 +297,17 @@ def create_app(
         until: Annotated[
             str | None, Query(max_length=10, description="ISO day: span starts on or before.")
         ] = None,
+        period: Annotated[
+            Period | None, Query(description="Reports in the last day, week or month before the newest.")
+        ] = None,
+        sort: Annotated[
+            Sort, Query(description="hot: recency-weighted volume; size: most articles; recent: newest.")
+        ] = "hot",
+        hl: HL = None,
     ) -> Response:
-        filters = Filters(lang=lang, entity=entity, place=place, since=since, until=until)
+        filters = Filters(
+            lang=lang, entity=entity, place=place, since=since, until=until, period=period, sort=sort, hl=hl
+        )
         return _json(services.catalog.storylines_json(filters, limit, offset))
 
     @app.get(
@@ -273,8 +316,8 @@ def create_app(
         responses=NOT_FOUND,
         summary="One storyline with its events and entities",
     )
-    async def storyline(storyline_id: int) -> Response:
-        found = services.catalog.storyline_json(storyline_id)
+    async def storyline(storyline_id: int, hl: HL = None) -> Response:
+        found = services.catalog.storyline_json(storyline_id, hl)
         if found is None:
             raise HTTPException(404, f"no storyline {storyline_id}")
         return _json(found)
@@ -306,7 +349,7 @@ def create_app(
         return found
 
     @app.get("/api/search", response_model=SearchResponse, summary="Hybrid keyword + cross-lingual search")
-    def search(
+    async def search(
         q: Annotated[
             str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="Words in any language.")
         ],
@@ -314,8 +357,50 @@ def create_app(
         limit: Limit = 20,
         offset: Offset = 0,
     ) -> SearchResponse:
-        result = services.searcher.search(q, lang=lang)
+        """Relevant articles and storylines only: nonsense or an absent topic gives empty lists."""
+        result = services.cached_search(q, lang) or await run_in_threadpool(services.search, q, lang)
         return _search_response(q, result, services.catalog, limit, offset)
+
+    def atom(body: bytes) -> Response:
+        return Response(content=body, media_type=ATOM)
+
+    @app.get("/feeds/storylines.atom", summary="Atom feed of the front page", response_class=Response)
+    async def front_page_feed(
+        request: Request,
+        lang: Lang = None,
+        entity: Annotated[str | None, Query(max_length=200)] = None,
+        place: Annotated[str | None, Query(max_length=200)] = None,
+        period: Annotated[Period | None, Query()] = None,
+        sort: Annotated[Sort, Query()] = "hot",
+    ) -> Response:
+        filters = Filters(lang=lang, entity=entity, place=place, period=period, sort=sort)
+        stories, _ = services.catalog.storylines(filters, MAX_PAGE, 0)
+        return atom(storylines_feed(_base(request), str(request.url), stories))
+
+    @app.get(
+        "/feeds/storylines/{storyline_id}.atom",
+        summary="Atom feed of one storyline: its articles",
+        response_class=Response,
+        responses=NOT_FOUND,
+    )
+    def storyline_feed(request: Request, storyline_id: int) -> Response:
+        story = services.catalog.summary(storyline_id)
+        found = services.catalog.storyline_articles(storyline_id, None, MAX_FEED_ARTICLES, 0)
+        if story is None or found is None:
+            raise HTTPException(404, f"no storyline {storyline_id}")
+        base = _base(request)
+        page = f"{base}/#/storyline/{storyline_id}"
+        return atom(articles_feed(base, str(request.url), story.title or "(untitled)", page, found[0]))
+
+    @app.get("/feeds/search.atom", summary="Atom feed of a saved search", response_class=Response)
+    async def search_feed_endpoint(
+        request: Request,
+        q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS)],
+        lang: Lang = None,
+    ) -> Response:
+        result = services.cached_search(q, lang) or await run_in_threadpool(services.search, q, lang)
+        hits = _search_response(q, result, services.catalog, MAX_PAGE, 0).articles.items
+        return atom(search_feed(_base(request), str(request.url), q, hits))
 
     @app.get(
         "/api/compare",
