@@ -23,7 +23,8 @@ BLOCK_PL = (
 )
 COOKIE_DE = (
     "Einigung über erste schwarz-grüne Regierung in Österreich\nOK\n\nWir verwenden auf unserer Webseite "
-    "Cookies und pseudonyme Analysetechniken. Sie stimmen der Verwendung von Cookies durch Anklicken von OK zu. "
+    "Cookies und pseudonyme Analysetechniken. "
+    "Sie stimmen der Verwendung von Cookies durch Anklicken von OK zu. "
     "Nähere Informationen finden Sie in unserer Datenschutzerklärung."
 )
 REPORT = (
@@ -48,7 +49,10 @@ def test_a_report_is_not_flagged_even_when_it_mentions_captcha() -> None:
 
 
 def test_chinese_counts_characters_not_runs() -> None:
-    text = "俄罗斯总统普京与美国总统奥巴马周三通电话，讨论了叙利亚局势。克里姆林宫新闻处说，两国总统同意加强国防部之间的联系。"
+    text = (
+        "俄罗斯总统普京与美国总统奥巴马周三通电话，讨论了叙利亚局势。"
+        "克里姆林宫新闻处说，两国总统同意加强国防部之间的联系。"
+    )
     assert non_article_reason("普京与奥巴马通电话", text, text) is None
 
 

@@ -63,7 +63,7 @@ def test_search_command_json(sample_db: Path) -> None:
 
 
 def test_search_command_text_with_language_filter(sample_db: Path) -> None:
-    result = CliRunner().invoke(app, ["search", "Syria", "--db", str(sample_db), "--lang", "bg"])
+    result = CliRunner().invoke(app, ["search", "Putin Syria", "--db", str(sample_db), "--lang", "bg"])
     assert result.exit_code == 0, result.output
     assert "storylines (" in result.output and " bg " in result.output
 

@@ -41,10 +41,21 @@ class Label:
         return asdict(self)
 
 
+OUTLET_FIELDS = ("outlet", "publisher", "site", "sitename", "site_name", "source", "domain")
+
+
 def source_name(article: Article) -> str:
-    """The outlet: the URL's host when known, else the input file's name."""
-    host = urlparse(article.url).netloc if article.url else ""
-    return host.removeprefix("www.") or PurePath(article.source).name or article.source
+    """The outlet: the URL's (or canonical URL's) host, else an outlet field of the input record,
+    else the input file's name without its line number (one file is one source, not one each)."""
+    for url in (article.url, article.meta.get("canonical_url")):
+        host = urlparse(url).netloc.removeprefix("www.") if isinstance(url, str) else ""
+        if host:
+            return host
+    named = next((article.meta[key] for key in OUTLET_FIELDS if isinstance(article.meta.get(key), str)), "")
+    if named.strip():
+        return named.strip()[:100]
+    name = PurePath(article.source).name or article.source
+    return name.rsplit(":", 1)[0] if name.rsplit(":", 1)[-1].isdigit() else name
 
 
 def article_stats(article: Article, day: str | None, closeness: float) -> dict[str, Any]:

@@ -359,12 +359,12 @@ async function showArticle(id) {
       : el("p", { class: "meta" }, "No dates found in the text."),
     el("div", { class: "columns texts" },
       el("section", { class: "text" }, el("h2", {}, "Clean text"),
-        foreign("div", article.lang, { class: "body" }, languageRuns(article.text, article.languages))),
+        foreign("div", article.lang, { class: "body", tabindex: "0" }, languageRuns(article.text, article.languages))),
       el("section", { class: "text" },
         el("h2", {}, `Original, ${plural(article.removed.length, "line")} removed by cleaning`),
         el("p", { class: "meta" }, "Struck-through lines are menus, headline lists and widgets: "
           + "short lines that end no sentence, and everything after the last sentence of the body."),
-        foreign("div", article.lang, { class: "body original" }, originalWithRemovals(article.raw_text, article.removed)))));
+        foreign("div", article.lang, { class: "body original", tabindex: "0" }, originalWithRemovals(article.raw_text, article.removed)))));
 }
 
 // --- search ---
@@ -376,7 +376,7 @@ function searchResult(hit) {
     ? storylineLink({ id: hit.storyline_id, title: hit.title, title_lang: null })
     : foreign("a", hit.lang, { href: `#/article/${encodeURIComponent(hit.id)}` }, hit.title || "(untitled)");
   return el("li", { class: `hit ${hit.kind}` },
-    el("meter", { min: 0, max: 1, value: hit.relevance, title: `relevance ${Math.round(hit.relevance * 100)} %` }),
+    el("meter", { min: 0, max: 1, value: hit.relevance, "aria-label": `relevance ${Math.round(hit.relevance * 100)} %` }),
     " ", target,
     el("span", { class: "meta" }, hit.lang ? [" ", langBadges([hit.lang])] : null,
       ` ${Math.round(hit.relevance * 100)} % · ${hit.matched_by.map((m) => MATCHED_BY[m]).join(" and ")}`),
