@@ -270,7 +270,7 @@ def test_entity_chips_are_typed_links_and_filters_take_any_script(newsroom: str,
     tab = tab_factory(newsroom)
     seed = _seed_id(newsroom)
     _goto(tab, f"{newsroom}/#/storyline/{seed}", ".chips a")
-    kinds = set(tab.locator(".chips .kind").all_inner_texts())
+    kinds = {kind.lower() for kind in tab.locator(".chips .kind").all_inner_texts()}
     assert kinds & {"person", "organisation", "place"}
     tab.locator(".chip.person a").first.click()
     tab.wait_for_function("location.hash.includes('entity=')")
