@@ -270,6 +270,7 @@ def article_summary(stored: StoredArticle) -> ArticleSummary:
         source=article.source,
         outlet=source_name(article),
         not_article=article.not_article,
+        page_languages=list(dict.fromkeys([article.lang or "und", *(s.lang for s in article.languages)])),
         url=article.url,
         lang=article.lang,
         published=article.published,

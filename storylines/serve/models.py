@@ -44,6 +44,7 @@ class ArticleSummary(BaseModel):
     outlet: str = Field("", description="The publisher: the URL's host, else the input's name.")
     url: str | None = None
     lang: str | None = None
+    page_languages: list[str] = Field(default_factory=list, description="Every language the page holds.")
     published: str | None = None
     day: str | None = None
     event_id: int | None = None

@@ -268,18 +268,21 @@ function articleLine(article) {
   return el("li", { class: "article", "data-id": article.id },
     foreign("a", article.lang, { class: "article-title", href: `#/article/${encodeURIComponent(article.id)}` },
       article.title || "(untitled)"),
-    el("span", { class: "meta" }, " ", el("bdi", {}, article.outlet || article.source), " · ",
+    el("span", { class: "meta" }, " ", article.page_languages.length > 1 ? langBadges(article.page_languages) : null,
+      el("bdi", {}, article.outlet || article.source), " · ",
       readableDay(article.published || article.day),
       article.duplicate_of ? " · near-duplicate" : "",
       link ? [" · ", el("a", { href: link, rel: "noopener noreferrer nofollow", target: "_blank" }, "original")] : null));
 }
 
 function articlesByLanguage(articles) {
+  // A page in two languages (an original and its translation) is listed under each of them.
   const groups = new Map();
   for (const article of articles) {
-    const lang = article.lang || "unknown";
-    if (!groups.has(lang)) groups.set(lang, []);
-    groups.get(lang).push(article);
+    for (const lang of article.page_languages.length ? article.page_languages : ["unknown"]) {
+      if (!groups.has(lang)) groups.set(lang, []);
+      groups.get(lang).push(article);
+    }
   }
   return [...groups.entries()].map(([lang, items]) =>
     el("section", { class: "language-group", "data-lang": lang },
