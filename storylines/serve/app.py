@@ -11,10 +11,11 @@ import json
 import os
 import secrets
 import threading
+from collections.abc import Hashable
 from functools import cached_property
 from pathlib import Path as FilePath
 from pathlib import PurePath
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Security
 from fastapi.responses import FileResponse, Response
@@ -43,6 +44,7 @@ from storylines.serve.models import (
 )
 from storylines.serve.search import MAX_QUERY_CHARS, HybridSearcher, SearchResult
 
+T = TypeVar("T")
 STATIC = FilePath(__file__).with_name("static")
 API_KEY_ENV = "STORYLINES_API_KEY"
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
@@ -122,6 +124,26 @@ async def _too_large(send: Send, max_bytes: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class Recent(Generic[T]):
+    """A bounded map that forgets its oldest entries first; keys carry the store version, so the
+    entries of an older version simply age out."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: dict[Hashable, T] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> T | None:
+        return self._items.get(key)
+
+    def put(self, key: Hashable, value: T) -> T:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.pop(next(iter(self._items)))
+        return value
+
+
 class Services:
     """What the endpoints share; the embedder and comparer load on first use (they are slow)."""
 
@@ -132,27 +154,19 @@ class Services:
         self.catalog = Catalog(self.store)
         self.ingest = LiveIngest(db_path, on_stored=lambda: self.catalog.refresh(force=True))
         self._embedder = embedder
-        self._search_results: dict[tuple[str, str, str | None], SearchResult] = {}
-        self._search_lock = threading.Lock()
+        self.search_results: Recent[SearchResult] = Recent(SEARCH_CACHE)
+        self.search_bodies: Recent[bytes] = Recent(SEARCH_CACHE)  # JSON pages of those results
 
     def search(self, query: str, lang: str | None) -> SearchResult:
         """A search, remembered per store version: under load many readers ask the same few
         queries, and a remembered result costs no embedding and no SQL."""
-        key = self._search_key(query, lang)
-        found = self._search_results.get(key)
+        key = self.search_key(query, lang)
+        found = self.search_results.get(key)
         if found is None:
-            found = self.searcher.search(key[1], lang=key[2])
-            with self._search_lock:
-                self._search_results[key] = found
-                while len(self._search_results) > SEARCH_CACHE:  # oldest first: stale versions go
-                    self._search_results.pop(next(iter(self._search_results)))
+            found = self.search_results.put(key, self.searcher.search(key[1], lang=key[2]))
         return found
 
-    def cached_search(self, query: str, lang: str | None) -> SearchResult | None:
-        """The remembered result, or None when the query must be run (in a worker thread)."""
-        return self._search_results.get(self._search_key(query, lang))
-
-    def _search_key(self, query: str, lang: str | None) -> tuple[str, str, str | None]:
+    def search_key(self, query: str, lang: str | None) -> tuple[str, str, str | None]:
         return self.catalog.version, query.strip(), (lang or "").casefold() or None
 
     @cached_property
@@ -356,10 +370,16 @@ def create_app(
         lang: Lang = None,
         limit: Limit = 20,
         offset: Offset = 0,
-    ) -> SearchResponse:
-        """Relevant articles and storylines only: nonsense or an absent topic gives empty lists."""
-        result = services.cached_search(q, lang) or await run_in_threadpool(services.search, q, lang)
-        return _search_response(q, result, services.catalog, limit, offset)
+    ) -> Response:
+        """Relevant articles and storylines only: nonsense or an absent topic gives empty lists.
+        A repeated query is answered from remembered JSON, without leaving the event loop."""
+        key = (*services.search_key(q, lang), limit, offset)
+        body = services.search_bodies.get(key)
+        if body is None:
+            result = services.search_results.get(key[:3]) or await run_in_threadpool(services.search, q, lang)
+            page = _search_response(q, result, services.catalog, limit, offset)
+            body = services.search_bodies.put(key, page.model_dump_json().encode())
+        return _json(body)
 
     def atom(body: bytes) -> Response:
         return Response(content=body, media_type=ATOM)
@@ -398,7 +418,8 @@ def create_app(
         q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS)],
         lang: Lang = None,
     ) -> Response:
-        result = services.cached_search(q, lang) or await run_in_threadpool(services.search, q, lang)
+        key = services.search_key(q, lang)
+        result = services.search_results.get(key) or await run_in_threadpool(services.search, q, lang)
         hits = _search_response(q, result, services.catalog, MAX_PAGE, 0).articles.items
         return atom(search_feed(_base(request), str(request.url), q, hits))
 
