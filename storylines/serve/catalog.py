@@ -222,8 +222,8 @@ class _Indexes:
         if not wanted:
             return self.order
         (_, _, smallest), *others = sorted(wanted, key=lambda found: len(found[2]))
-        if not smallest:
-            return []
+        if not others:
+            return smallest
         members = [self._member_set(name, key, ids) for name, key, ids in others]
         return [i for i in smallest if all(i in ids for ids in members)]
 
