@@ -9,6 +9,7 @@ check runs when axe-core is installed (scripts/install_browser.sh puts it in .ca
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -74,6 +75,8 @@ BLOCK_PAGE = {
     'connect with us, select "I AM NOT A ROBOT". Your IP address: 207.241.233.113',
     "url": "https://blocked.example/story",
 }
+
+_get = functools.partial(httpx.get, timeout=300)  # the first search loads the embedding model
 
 pytestmark = [
     pytest.mark.browser,
@@ -170,12 +173,14 @@ def tab_factory(browser, request) -> Iterator:
 
 
 def _seed_id(server: str) -> int:
-    items = httpx.get(f"{server}/api/storylines", params={"limit": 100, "sort": "size"}).json()["items"]
+    items = _get(f"{server}/api/storylines", params={"limit": 100, "sort": "size"}).json()["items"]
     return max(items, key=lambda story: story["article_count"])["id"]
 
 
 def _goto(tab, url: str, selector: str = "#view h1") -> None:
+    """Open a URL and wait until the page shows it (a new hash re-renders asynchronously)."""
     tab.goto(url)
+    tab.wait_for_function("document.getElementById('view').dataset.route === location.hash")
     tab.wait_for_selector(selector)
 
 
@@ -226,7 +231,7 @@ def test_front_page_ranks_recent_volume_and_hides_block_pages(newsroom: str, tab
     titles = tab.locator("article.storyline h2").all_inner_texts()
     assert "lighthouse" in titles[0].lower(), titles
     assert not any("sorry" in title.lower() for title in titles)
-    api_titles = [s["title"] for s in httpx.get(f"{newsroom}/api/storylines").json()["items"]]
+    api_titles = [s["title"] for s in _get(f"{newsroom}/api/storylines").json()["items"]]
     assert "We are sorry" not in api_titles
 
     tab.select_option("select[name=period]", "day")
@@ -304,14 +309,14 @@ def test_article_view_shows_outlet_removed_lines_dates_and_flags(newsroom: str, 
     _goto(fresh, permalink, ".text .body")  # a permalink opens straight on the article
     assert fresh.title().endswith("· storylines") and fresh.title() != "storylines"
 
-    stories = httpx.get(f"{newsroom}/api/storylines", params={"sort": "size"}).json()["items"]
+    stories = _get(f"{newsroom}/api/storylines", params={"sort": "size"}).json()["items"]
     lighthouse = next(s for s in stories if "lighthouse" in s["title"].lower())
     _goto(tab, f"{newsroom}/#/storyline/{lighthouse['id']}", ".article")
     meta = tab.inner_text("section.language-group")
     assert "coastnews.example" in meta and "harbourdaily.example" in meta
     assert tab.locator("a[href='https://www.coastnews.example/2026/11/lighthouse']").count() == 1
 
-    hits = httpx.get(f"{newsroom}/api/search", params={"q": "sorry recorded connections robot"}).json()
+    hits = _get(f"{newsroom}/api/search", params={"q": "sorry recorded connections robot"}).json()
     assert hits["articles"]["total"] == 0  # a block page is never a hit
     blocked = _post(newsroom, [BLOCK_PAGE])["already_stored"][0]
     _goto(tab, f"{newsroom}/#/article/{blocked}", ".warning")
@@ -348,7 +353,7 @@ def test_phone_layout_fits_the_screen(newsroom: str, tab_factory, route: str) ->
     if route == "storyline":
         route = f"#/storyline/{seed}"
     elif route == "article":
-        first = httpx.get(f"{newsroom}/api/storylines/{seed}/articles").json()["items"][0]["id"]
+        first = _get(f"{newsroom}/api/storylines/{seed}/articles").json()["items"][0]["id"]
         route = f"#/article/{first}"
     _goto(tab, f"{newsroom}/{route}")
     _fits(tab)
@@ -389,7 +394,7 @@ def test_axe_finds_no_serious_violations(newsroom: str, tab_factory, route: str)
     if route == "storyline":
         route = f"#/storyline/{seed}"
     elif route == "article":
-        first = httpx.get(f"{newsroom}/api/storylines/{seed}/articles").json()["items"][0]["id"]
+        first = _get(f"{newsroom}/api/storylines/{seed}/articles").json()["items"][0]["id"]
         route = f"#/article/{first}"
     _goto(tab, f"{newsroom}/{route}")
     tab.add_script_tag(path=str(AXE))
@@ -407,18 +412,18 @@ def test_axe_finds_no_serious_violations(newsroom: str, tab_factory, route: str)
 
 def test_atom_feeds_for_the_front_page_a_storyline_and_a_search(newsroom: str) -> None:
     seed = _seed_id(newsroom)
-    front = httpx.get(f"{newsroom}/feeds/storylines.atom")
+    front = _get(f"{newsroom}/feeds/storylines.atom")
     assert front.headers["content-type"].startswith("application/atom+xml")
     feed = feedparser.parse(front.content)
     assert not feed.bozo and "lighthouse" in feed.entries[0].title.lower()
     assert all("sorry" not in entry.title.lower() for entry in feed.entries)
-    story = feedparser.parse(httpx.get(f"{newsroom}/feeds/storylines/{seed}.atom").content)
+    story = feedparser.parse(_get(f"{newsroom}/feeds/storylines/{seed}.atom").content)
     assert len(story.entries) == 4 and story.feed.title
-    found = feedparser.parse(httpx.get(f"{newsroom}/feeds/search.atom", params={"q": "Putin Syria"}).content)
+    found = feedparser.parse(_get(f"{newsroom}/feeds/search.atom", params={"q": "Putin Syria"}).content)
     assert found.entries and not found.bozo
-    nothing = feedparser.parse(httpx.get(f"{newsroom}/feeds/search.atom", params={"q": "xqzvbnmqq"}).content)
+    nothing = feedparser.parse(_get(f"{newsroom}/feeds/search.atom", params={"q": "xqzvbnmqq"}).content)
     assert nothing.entries == [] and not nothing.bozo
-    assert httpx.get(f"{newsroom}/feeds/storylines/999999.atom").status_code == 404
+    assert _get(f"{newsroom}/feeds/storylines/999999.atom").status_code == 404
 
 
 # --- live refresh keeps the reader's place; hostile input stays text --------------------------------

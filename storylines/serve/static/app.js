@@ -413,7 +413,9 @@ async function showSearch(params) {
 
 function render(title, ...nodes) {
   document.title = `${title} · storylines`;
-  document.getElementById("view").replaceChildren(...nodes.flat().filter(Boolean));
+  const view = document.getElementById("view");
+  view.replaceChildren(...nodes.flat().filter(Boolean));
+  view.dataset.route = location.hash; // which URL is on screen (tests wait for it)
 }
 
 function notFound(message) {
