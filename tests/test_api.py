@@ -288,3 +288,18 @@ def test_non_articles_are_stored_flagged_and_never_listed_or_found(writable_db: 
         assert test_client.get("/api/storylines", params={"limit": 100}).json()["total"] == before
         found = test_client.get("/api/search", params={"q": "connections robot"}).json()
         assert found["articles"]["total"] == 0
+
+
+def test_feeds_are_valid_atom_even_for_control_characters(client: TestClient) -> None:
+    import feedparser
+
+    story = _seed_storyline(client)
+    for path, params in [
+        ("/feeds/storylines.atom", {"entity": "Putin"}),
+        (f"/feeds/storylines/{story['id']}.atom", {}),
+        ("/feeds/search.atom", {"q": "Putin\x0bSyria\x01"}),
+    ]:
+        response = client.get(path, params=params)
+        assert response.status_code == 200 and response.headers["content-type"].startswith("application/atom")
+        feed = feedparser.parse(response.content)
+        assert not feed.bozo and feed.entries, path

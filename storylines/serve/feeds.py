@@ -8,12 +8,20 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
+import regex
 from feedgen.feed import FeedGenerator
 
 from storylines.day import Day
 from storylines.serve.models import ArticleSummary, SearchHitOut, StorylineSummary
 
 ATOM = "application/atom+xml"
+# Characters XML 1.0 cannot hold (control characters, lone surrogates): crawled titles and a
+# query string may contain them, and lxml refuses them.
+_NOT_XML = regex.compile(r"[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+
+
+def _text(value: str) -> str:
+    return _NOT_XML.sub("", value)
 
 
 def _when(day: str | None) -> datetime:
@@ -28,7 +36,7 @@ def _when(day: str | None) -> datetime:
 def _feed(feed_id: str, title: str, page_url: str, self_url: str) -> FeedGenerator:
     feed = FeedGenerator()
     feed.id(feed_id)
-    feed.title(title)
+    feed.title(_text(title))
     feed.link(href=page_url, rel="alternate", type="text/html")
     feed.link(href=self_url, rel="self", type=ATOM)
     feed.generator("storylines")
@@ -46,12 +54,14 @@ def storylines_feed(base: str, self_url: str, stories: list[StorylineSummary]) -
     for story in stories:
         entry = feed.add_entry(order="append")
         entry.id(f"{base}/#/storyline/{story.id}")
-        entry.title(story.title or "(untitled)")
+        entry.title(_text(story.title) or "(untitled)")
         entry.link(href=f"{base}/#/storyline/{story.id}")
         entry.updated(_when(story.end))
         entry.summary(
-            f"{story.article_count} articles from {story.source_count} outlets in "
-            f"{', '.join(story.languages)}; about {', '.join(e.name for e in story.top_entities[:5])}"
+            _text(
+                f"{story.article_count} articles from {story.source_count} outlets in "
+                f"{', '.join(story.languages)}; about {', '.join(e.name for e in story.top_entities[:5])}"
+            )
         )
     return _finish(feed, (_when(story.end) for story in stories))
 
@@ -64,11 +74,11 @@ def articles_feed(
     for article in articles:
         entry = feed.add_entry(order="append")
         entry.id(f"{base}/#/article/{article.id}")
-        entry.title(article.title or "(untitled)")
+        entry.title(_text(article.title) or "(untitled)")
         original = article.url if article.url and article.url.startswith(("http://", "https://")) else None
         entry.link(href=original or f"{base}/#/article/{article.id}")
         entry.updated(_when(article.published or article.day))
-        entry.summary(f"{article.outlet} · {article.lang or 'language unknown'}")
+        entry.summary(_text(f"{article.outlet} · {article.lang or 'language unknown'}"))
     return _finish(feed, (_when(a.published or a.day) for a in articles))
 
 
@@ -79,8 +89,8 @@ def search_feed(base: str, self_url: str, query: str, hits: list[SearchHitOut]) 
     for hit in hits:
         entry = feed.add_entry(order="append")
         entry.id(f"{base}/#/article/{hit.id}")
-        entry.title(hit.title or "(untitled)")
+        entry.title(_text(hit.title) or "(untitled)")
         entry.link(href=f"{base}/#/article/{hit.id}")
         entry.updated(_when(hit.day))
-        entry.summary(hit.snippet)
+        entry.summary(_text(hit.snippet))
     return _finish(feed, (_when(hit.day) for hit in hits))
