@@ -177,10 +177,19 @@ def _seed_id(server: str) -> int:
     return max(items, key=lambda story: story["article_count"])["id"]
 
 
+def _until(tab, predicate: str, arg: object = None, timeout: float = 30) -> None:
+    """Poll a page expression from here: playwright's in-page polling compiles the predicate with
+    eval, which the page's CSP (no 'unsafe-eval') rightly refuses."""
+    deadline = time.monotonic() + timeout
+    while not tab.evaluate(predicate, arg):
+        assert time.monotonic() < deadline, f"timed out waiting for {predicate}"
+        time.sleep(0.05)
+
+
 def _goto(tab, url: str, selector: str = "#view h1") -> None:
     """Open a URL and wait until the page shows it (a new hash re-renders asynchronously)."""
     tab.goto(url)
-    tab.wait_for_function("document.getElementById('view').dataset.route === location.hash")
+    _until(tab, "document.getElementById('view').dataset.route === location.hash")
     tab.wait_for_selector(selector)
 
 
@@ -210,7 +219,7 @@ def test_search_says_nothing_for_nonsense_and_puts_the_seed_story_first(
     for query in ("Putin Syria", "Путин Сирия", "普京 叙利亚"):
         tab.fill("#search-input", query)
         tab.press("#search-input", "Enter")
-        tab.wait_for_function("q => document.title.includes(q)", arg=query)
+        _until(tab, "q => document.title.includes(q)", query)
         first = tab.locator(".hits.storylines li a").first
         assert first.get_attribute("href") == f"#/storyline/{seed}", query
         text = tab.inner_text("main")
@@ -236,8 +245,8 @@ def test_front_page_ranks_recent_volume_and_hides_block_pages(newsroom: str, tab
 
     tab.select_option("select[name=period]", "day")
     tab.click(".filters button[type=submit]")
-    tab.wait_for_function("location.hash.includes('period=day')")
-    tab.wait_for_function("document.querySelectorAll('article.storyline').length === 1")
+    _until(tab, "location.hash.includes('period=day')")
+    _until(tab, "document.querySelectorAll('article.storyline').length === 1")
     assert "lighthouse" in tab.inner_text("article.storyline h2").lower()
     tab.reload()
     tab.wait_for_selector("article.storyline")
@@ -278,7 +287,7 @@ def test_entity_chips_are_typed_links_and_filters_take_any_script(newsroom: str,
     kinds = {kind.lower() for kind in tab.locator(".chips .kind").all_inner_texts()}
     assert kinds & {"person", "organisation", "place"}
     tab.locator(".chip.person a").first.click()
-    tab.wait_for_function("location.hash.includes('entity=')")
+    _until(tab, "location.hash.includes('entity=')")
     tab.wait_for_selector(f"article.storyline[data-id='{seed}']")
     for query in ("entity=Путин", "entity=普京", "entity=putin", "place=Сирия", "place=Syria", "lang=BG"):
         _goto(tab, f"{newsroom}/#/?{query}", "#view h1")
@@ -296,7 +305,7 @@ def test_article_view_shows_outlet_removed_lines_dates_and_flags(newsroom: str, 
     bulgarian = tab.locator("section.language-group[data-lang=bg] a.article-title").first
     assert bulgarian.get_attribute("lang") == "bg"
     bulgarian.click()
-    tab.wait_for_function("location.hash.startsWith('#/article/')")
+    _until(tab, "location.hash.startsWith('#/article/')")
     tab.wait_for_selector(".text .body del")
     assert tab.evaluate("document.activeElement.tagName") == "H1"
     assert "Путин" in tab.inner_text(".text .body:not(.original)")
@@ -382,7 +391,7 @@ def test_foreign_text_is_marked_up_and_the_page_is_accessible(newsroom: str, tab
     border = tab.evaluate("getComputedStyle(document.getElementById('search-input')).borderTopColor")
     contrast = (1.05) / (_luminance(border) + 0.05)
     assert contrast >= 3, f"input border contrast {contrast:.2f}:1"
-    tab.wait_for_function("document.getElementById('live').textContent.includes('storyline')")
+    _until(tab, "document.getElementById('live').textContent.includes('storyline')")
     assert not re.search(r"\b1 (articles|outlets|events|storylines)\b", tab.inner_text("body"))
 
 
@@ -432,7 +441,7 @@ def test_atom_feeds_for_the_front_page_a_storyline_and_a_search(newsroom: str) -
 def test_live_refresh_keeps_filters_and_shows_hostile_article_as_text(server: str, tab_factory) -> None:
     tab = tab_factory(server)
     _goto(tab, f"{server}/#/?sort=recent", "article.storyline")
-    tab.wait_for_function("document.getElementById('live').textContent.includes('article')")
+    _until(tab, "document.getElementById('live').textContent.includes('article')")
     _post(
         server,
         [{"title": XSS_TITLE, "text": XSS_TEXT, "source": "hostile.test", "url": "javascript:alert(1)"}],
