@@ -70,3 +70,10 @@ def test_search_command_text_with_language_filter(sample_db: Path) -> None:
 
 def test_keyword_query_can_require_every_word() -> None:
     assert keyword_query("Putin Obama putin", "AND") == '"putin" AND "obama"'
+
+
+def test_a_snippet_without_words_falls_back_to_the_body() -> None:
+    from storylines.serve.search import _snippet
+
+    assert _snippet("……", "普京说") == "普京说"
+    assert _snippet("…[Putin] said…", "body") == "…[Putin] said…"

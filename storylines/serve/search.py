@@ -105,6 +105,12 @@ def reciprocal_rank_fusion(
     return fused
 
 
+def _snippet(found: str, body: str) -> str:
+    """FTS5's snippet, or the start of the body when the snippet holds no words: FTS5 re-reads the
+    unsegmented Chinese text, finds no match in it and returns just its ellipses."""
+    return found if _WORD.search(found) else body[:200]
+
+
 class HybridSearcher:
     """Searches one store; keeps its own vector index caught up with the store's rowids."""
 
@@ -212,7 +218,7 @@ class HybridSearcher:
             lang=article.lang,
             storyline_id=stored.storyline_id,
             score=score,
-            snippet=snippets.get(article.id) or article.body[:200],
+            snippet=_snippet(snippets.get(article.id, ""), article.body),
             matched_by=sources,
             day=stored.day,
         )
