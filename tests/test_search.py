@@ -77,3 +77,9 @@ def test_a_snippet_without_words_falls_back_to_the_body() -> None:
 
     assert _snippet("……", "普京说") == "普京说"
     assert _snippet("…[Putin] said…", "body") == "…[Putin] said…"
+
+
+def test_search_command_says_nothing_found(sample_db: Path) -> None:
+    result = CliRunner().invoke(app, ["search", "xqzvbnmqq", "--db", str(sample_db)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("nothing found") and "articles (0)" in result.output
