@@ -42,8 +42,9 @@ BACKGROUND_QUERIES = (
 # topics stand out by at most 0.042; queries naming a stored story by 0.07-0.12.
 MIN_STANDOUT = 0.05
 MAX_STANDOUT_SPREAD = 0.04  # and within this of the best vector hit: the tail is topic drift
-MAX_ANY_WORDS = 3  # the any-word side ranks only this many of the query's rarest words
-COMMON_WORD_SHARE = 0.05  # ...and none held by more than this share of the articles
+MAX_ANY_WORDS = 2  # the any-word side ranks only this many of the query's rarest words
+COMMON_WORD_SHARE = 0.01  # ...and none held by more than this share of the articles
+MIN_COMMON_DOCS = 50  # (in a small store a word is common only past this many articles)
 _WORD = regex.compile(r"[\p{L}\p{N}]+")
 
 
@@ -179,7 +180,7 @@ class HybridSearcher:
         found = self.store.search(" AND ".join(f'"{word}"' for word in words), limit=depth)
         if len(found) < depth and len(words) > 1:
             frequencies = self.store.term_frequencies(words)
-            common = COMMON_WORD_SHARE * max(self.store.max_rowid(), 1)
+            common = max(COMMON_WORD_SHARE * self.store.max_rowid(), MIN_COMMON_DOCS)
             rare = sorted((w for w in words if 0 < frequencies.get(w, 0) <= common), key=frequencies.get)
             if rare:
                 seen = {hit.article_id for hit in found}
