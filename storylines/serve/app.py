@@ -166,6 +166,11 @@ class Services:
             found = self.search_results.put(key, self.searcher.search(key[1], lang=key[2]))
         return found
 
+    async def search_async(self, query: str, lang: str | None) -> SearchResult:
+        """:meth:`search` from the event loop: a remembered result directly, a new one in a thread."""
+        found = self.search_results.get(self.search_key(query, lang))
+        return found or await run_in_threadpool(self.search, query, lang)
+
     def search_key(self, query: str, lang: str | None) -> tuple[str, str, str | None]:
         return self.catalog.version, query.strip(), (lang or "").casefold() or None
 
@@ -376,7 +381,7 @@ def create_app(
         key = (*services.search_key(q, lang), limit, offset)
         body = services.search_bodies.get(key)
         if body is None:
-            result = services.search_results.get(key[:3]) or await run_in_threadpool(services.search, q, lang)
+            result = await services.search_async(q, lang)
             page = _search_response(q, result, services.catalog, limit, offset)
             body = services.search_bodies.put(key, page.model_dump_json().encode())
         return _json(body)
@@ -418,8 +423,7 @@ def create_app(
         q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS)],
         lang: Lang = None,
     ) -> Response:
-        key = services.search_key(q, lang)
-        result = services.search_results.get(key) or await run_in_threadpool(services.search, q, lang)
+        result = await services.search_async(q, lang)
         hits = _search_response(q, result, services.catalog, MAX_PAGE, 0).articles.items
         return atom(search_feed(_base(request), str(request.url), q, hits))
 

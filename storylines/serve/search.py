@@ -91,7 +91,11 @@ def query_words(text: str) -> list[str]:
 def keyword_query(text: str, operator: str = "OR") -> str | None:
     """User text as a safe FTS5 query: every word quoted (no operator injection), joined by
     ``OR`` (any may match) or ``AND`` (all must)."""
-    return f" {operator} ".join(f'"{word}"' for word in query_words(text)) or None
+    return _joined(query_words(text), operator) or None
+
+
+def _joined(words: list[str], operator: str) -> str:
+    return f" {operator} ".join(f'"{word}"' for word in words)
 
 
 def reciprocal_rank_fusion(
@@ -177,16 +181,14 @@ class HybridSearcher:
         words = query_words(query)
         if not words:
             return [], {}
-        found = self.store.search(" AND ".join(f'"{word}"' for word in words), limit=depth)
+        found = self.store.search(_joined(words, "AND"), limit=depth)
         if len(found) < depth and len(words) > 1:
             frequencies = self.store.term_frequencies(words)
             common = max(COMMON_WORD_SHARE * self.store.max_rowid(), MIN_COMMON_DOCS)
             rare = sorted((w for w in words if 0 < frequencies.get(w, 0) <= common), key=frequencies.get)
             if rare:
                 seen = {hit.article_id for hit in found}
-                any_word = self.store.search(
-                    " OR ".join(f'"{word}"' for word in rare[:MAX_ANY_WORDS]), limit=depth
-                )
+                any_word = self.store.search(_joined(rare[:MAX_ANY_WORDS], "OR"), limit=depth)
                 found = (found + [hit for hit in any_word if hit.article_id not in seen])[:depth]
         return [hit.article_id for hit in found], {hit.article_id: hit.snippet for hit in found}
 
