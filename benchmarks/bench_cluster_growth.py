@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from storylines.article import Article
-from storylines.cluster.online import OnlineStoryClusterer
+from storylines.cluster.online import EVENT_SAMPLE, OnlineStoryClusterer
 from storylines.store import SQLiteStore
 from storylines.store.index import VectorIndex
 from tests.test_cluster_double import CosineComparer, VectorRepresentation
@@ -67,16 +67,19 @@ def bulk_fill(
                 centre = len(data.centres)
                 storyline = store.create_storyline()
                 event = store.create_event(storyline, np.zeros(DIM, dtype=np.float32), {})
+                members = []
                 for _ in range(EVENT_SIZE):
                     article, representation = data.article(centre)
-                    rowids.append(
+                    members.append(
                         store.add_article(article, representation.to_bytes(), representation.vector, None)
                     )
                     vectors.append(representation.vector)
                     store.assign_article(article.id, event, "bulk")
                 record = store.get_event(event)
                 record.size = EVENT_SIZE
+                record.stats = {"sample": members[:EVENT_SAMPLE]}  # what online placement keeps
                 store.save_event(record)
+                rowids.extend(members)
         index.add(np.array(rowids), np.vstack(vectors))
 
 

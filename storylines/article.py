@@ -62,6 +62,7 @@ class Article:
     published_source: str | None = None
     event_dates: list[EventDate] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
+    not_article: str | None = None  # why this page is no news report (block page, cookie wall)
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -34,8 +34,9 @@ class Pipeline:
 
 
 def default_pipeline(reference_date: date | None = None) -> Pipeline:
-    """clean → language → dates → entities, the enrichment every command shares."""
+    """clean → non-article flag → language → dates → entities, the enrichment every command shares."""
     from storylines.clean.boilerplate import BoilerplateRemover
+    from storylines.clean.nonarticle import NonArticleFlagger
     from storylines.enrich.dates import DateExtractor
     from storylines.enrich.entities import EntityExtractor
     from storylines.enrich.language import LanguageDetector
@@ -43,6 +44,7 @@ def default_pipeline(reference_date: date | None = None) -> Pipeline:
     return Pipeline(
         [
             BoilerplateRemover(),
+            NonArticleFlagger(),
             LanguageDetector(),
             DateExtractor(reference_date=reference_date),
             EntityExtractor(),

@@ -38,7 +38,7 @@ class ClusterSettings(BaseModel):
         180.0, ge=0, description="a storyline takes no event this long after its last day"
     )
     storyline_overall: float = Field(
-        2.3, ge=1, le=4, description="Overall (1-4) a new event must reach with a storyline's core"
+        2.5, ge=1, le=4, description="Overall (1-4) a new event must reach with a storyline's core"
     )
     storyline_core: int = Field(
         12, ge=1, le=200, description="articles that stand for a storyline (its most central ones)"

@@ -232,8 +232,80 @@ def test_cached_reads_repeat_and_a_write_invalidates_them(writable_db: Path) -> 
         assert test_client.get(f"/api/storylines/{story_id}").content == detail
         assert json.loads(detail)["events"]
 
-        batch = {"articles": [{"title": "Cache test", "text": "A new report on a new story.", "lang": "en"}]}
+        text = "A new report on a new story: " + "the council met on Tuesday and voted on the budget. " * 4
+        batch = {"articles": [{"title": "Cache test", "text": text, "lang": "en"}]}
         assert test_client.post("/api/articles", json=batch, headers=KEY).json()["stored"]
         relisted = test_client.get("/api/storylines", params={"limit": 100})
         assert relisted.content != listing.content
         assert sum(story["article_count"] for story in relisted.json()["items"]) == 5
+
+
+def test_search_says_nothing_for_nonsense(client: TestClient) -> None:
+    found = client.get("/api/search", params={"q": "xqzvbnmqq"}).json()
+    assert found["articles"]["total"] == 0 and found["articles"]["items"] == [] and found["storylines"] == []
+
+
+@pytest.mark.parametrize("query", ["Putin Syria", "Путин Сирия", "普京 叙利亚"])
+def test_seed_storyline_comes_first_in_any_script(client: TestClient, query: str) -> None:
+    found = client.get("/api/search", params={"q": query}).json()
+    assert found["storylines"][0]["storyline_id"] == _seed_storyline(client)["id"]
+    relevance = [hit["relevance"] for hit in found["articles"]["items"]]
+    assert relevance[0] == 1.0 and all(0 < value <= 1 for value in relevance)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"entity": "Путин"}, {"entity": "普京"}, {"entity": "PUTIN"}, {"place": "Сирия"}, {"place": "Сирии"},
+     {"lang": "BG"}],
+)  # fmt: skip
+def test_filters_take_any_script_inflection_and_case(client: TestClient, params: dict[str, str]) -> None:
+    ids = {story["id"] for story in client.get("/api/storylines", params=params).json()["items"]}
+    assert _seed_storyline(client)["id"] in ids, params
+
+
+def test_ranking_and_period_parameters(client: TestClient) -> None:
+    for sort in ("hot", "size", "recent"):
+        assert client.get("/api/storylines", params={"sort": sort}).json()["total"] >= 1
+    assert client.get("/api/storylines", params={"period": "week"}).json()["total"] >= 1
+    assert client.get("/api/storylines", params={"sort": "loudest"}).status_code == 422
+    assert client.get("/api/storylines", params={"period": "decade"}).status_code == 422
+
+
+def test_titles_in_the_readers_language_when_a_member_has_one(client: TestClient) -> None:
+    story = _seed_storyline(client)
+    bulgarian = client.get(f"/api/storylines/{story['id']}", params={"hl": "bg"}).json()
+    assert bulgarian["title_lang"] == "bg" and "Путин" in bulgarian["title"]
+    assert client.get(f"/api/storylines/{story['id']}", params={"hl": "en"}).json()["title_lang"] == "en"
+
+
+def test_non_articles_are_stored_flagged_and_never_listed_or_found(writable_db: Path) -> None:
+    block = (
+        "We are sorry, but we recorded a huge amount of connections from the IP address you are connecting "
+        'from. If you want to connect with us, select "I AM NOT A ROBOT". Your IP address: 207.241.233.113'
+    )
+    with TestClient(create_app(writable_db, api_key=API_KEY)) as test_client:
+        before = test_client.get("/api/storylines", params={"limit": 100}).json()["total"]
+        stored = test_client.post(
+            "/api/articles", json={"articles": [{"title": "Blocked", "text": block}]}, headers=KEY
+        ).json()["stored"]
+        article = test_client.get(f"/api/articles/{stored[0]['article_id']}").json()
+        assert article["not_article"].startswith("block page")
+        test_client.app.state.services.catalog.refresh(force=True)
+        assert test_client.get("/api/storylines", params={"limit": 100}).json()["total"] == before
+        found = test_client.get("/api/search", params={"q": "connections robot"}).json()
+        assert found["articles"]["total"] == 0
+
+
+def test_feeds_are_valid_atom_even_for_control_characters(client: TestClient) -> None:
+    import feedparser
+
+    story = _seed_storyline(client)
+    for path, params in [
+        ("/feeds/storylines.atom", {"entity": "Putin"}),
+        (f"/feeds/storylines/{story['id']}.atom", {}),
+        ("/feeds/search.atom", {"q": "Putin\x0bSyria\x01"}),
+    ]:
+        response = client.get(path, params=params)
+        assert response.status_code == 200 and response.headers["content-type"].startswith("application/atom")
+        feed = feedparser.parse(response.content)
+        assert not feed.bozo and feed.entries, path

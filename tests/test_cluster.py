@@ -125,7 +125,7 @@ def test_article_day_prefers_publication_then_text_dates() -> None:
         "--07-06",
         None,
     )
-    assert days_apart("--12-30", "2016-01-02") == 2 and days_apart("2016-01-01", None) is None
+    assert days_apart("--12-30", "2016-01-02") == 3 and days_apart("2016-01-01", None) is None
 
 
 def test_labels_prefer_english_title_and_count_everything(tmp_path: Path) -> None:

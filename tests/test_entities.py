@@ -127,3 +127,13 @@ def test_empty_article_has_no_entities() -> None:
 
 def test_stage_name_is_entities() -> None:
     assert EntityExtractor.name == "entities"
+
+
+def test_inflected_unknown_names_get_one_id() -> None:
+    from storylines.enrich.entities import _lemmatized, _slug
+
+    assert _slug(_lemmatized("Andrzejem Dudą", "pl")) == _slug(_lemmatized("Andrzej Duda", "pl"))
+    assert _slug(_lemmatized("Mateusza Morawieckiego", "pl")) == "mateusz-morawiecki"
+    assert _slug(_lemmatized("Скотта Моррисона", "ru")) == _slug(_lemmatized("Скотт Моррисон", "ru"))
+    assert _lemmatized("James Williams", "en") == "James Williams"  # English names are left alone
+    assert _lemmatized("Erdoğan'ın", "tr") == "Erdoğan'ın"  # Turkish is left to the gazetteer

@@ -99,7 +99,7 @@ def test_seeds_make_one_storyline_of_four_events(tmp_path: Path) -> None:
     assert set(storyline["languages"]) >= {"en", "bg"}
     story = storylines_cli("story", str(storyline["id"]), "--db", str(db))
     out, _ = story.communicate(timeout=60)
-    assert f"Storyline {storyline['id']}" in out and "2016-07-06" in out
+    assert f"Storyline {storyline['id']}" in out and "6 July 2016" in out
 
 
 def test_bad_inputs_are_skipped_with_reasons_and_stored_articles_survive(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ def test_default_pipeline_enriches_an_article_end_to_end() -> None:
             "discussed Syria by telephone on Wednesday, the Kremlin said.",
         )
     )
-    assert [stage.name for stage in default_pipeline().stages] == ["clean", "language", "dates", "entities"]
+    stages = [stage.name for stage in default_pipeline().stages]
+    assert stages == ["clean", "non_article", "language", "dates", "entities"]
     assert article.lang == "en" and article.text
     assert {"person:vladimir-putin", "place:sy"} <= {e.id for e in article.entities}

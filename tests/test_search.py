@@ -63,10 +63,23 @@ def test_search_command_json(sample_db: Path) -> None:
 
 
 def test_search_command_text_with_language_filter(sample_db: Path) -> None:
-    result = CliRunner().invoke(app, ["search", "Syria", "--db", str(sample_db), "--lang", "bg"])
+    result = CliRunner().invoke(app, ["search", "Putin Syria", "--db", str(sample_db), "--lang", "bg"])
     assert result.exit_code == 0, result.output
     assert "storylines (" in result.output and " bg " in result.output
 
 
 def test_keyword_query_can_require_every_word() -> None:
     assert keyword_query("Putin Obama putin", "AND") == '"putin" AND "obama"'
+
+
+def test_a_snippet_without_words_falls_back_to_the_body() -> None:
+    from storylines.serve.search import _snippet
+
+    assert _snippet("……", "普京说") == "普京说"
+    assert _snippet("…[Putin] said…", "body") == "…[Putin] said…"
+
+
+def test_search_command_says_nothing_found(sample_db: Path) -> None:
+    result = CliRunner().invoke(app, ["search", "xqzvbnmqq", "--db", str(sample_db)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("nothing found") and "articles (0)" in result.output

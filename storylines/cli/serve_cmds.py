@@ -53,17 +53,19 @@ def search(
             )
         )
         return
+    if not result.articles:
+        print(f"nothing found for {query!r}: no article is close enough in any language")
     print(f"storylines ({len(result.storylines)})")
     for group in result.storylines:
         print(
-            f"  #{group.storyline_id}  {titles.get(group.storyline_id, group.title)}"
+            f"  #{group.storyline_id}  {group.relevance:4.0%}  {titles.get(group.storyline_id, group.title)}"
             f"  [{len(group.article_ids)} hits, {'+'.join(group.matched_by)}]"
         )
     print(f"articles ({len(result.articles)})")
     for hit in result.articles[:limit]:
         print(
-            f"  {hit.article_id}  {hit.lang or '?'}  {hit.title[:90]}  [{'+'.join(hit.matched_by)}]"
-            f"  storyline #{hit.storyline_id}"
+            f"  {hit.article_id}  {hit.relevance:4.0%}  {hit.lang or '?'}  {hit.title[:90]}"
+            f"  [{'+'.join(hit.matched_by)}]  storyline #{hit.storyline_id}"
         )
 
 

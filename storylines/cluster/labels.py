@@ -18,6 +18,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 from storylines.article import Article
+from storylines.day import first_and_last
+from storylines.day import sort_key as day_sort_key
+from storylines.day import span as day_span
 from storylines.store.base import EventRecord
 
 TOP = 5
@@ -38,10 +41,21 @@ class Label:
         return asdict(self)
 
 
+OUTLET_FIELDS = ("outlet", "publisher", "site", "sitename", "site_name", "source", "domain")
+
+
 def source_name(article: Article) -> str:
-    """The outlet: the URL's host when known, else the input file's name."""
-    host = urlparse(article.url).netloc if article.url else ""
-    return host.removeprefix("www.") or PurePath(article.source).name or article.source
+    """The outlet: the URL's (or canonical URL's) host, else an outlet field of the input record,
+    else the input file's name without its line number (one file is one source, not one each)."""
+    for url in (article.url, article.meta.get("canonical_url")):
+        host = urlparse(url).netloc.removeprefix("www.") if isinstance(url, str) else ""
+        if host:
+            return host
+    named = next((article.meta[key] for key in OUTLET_FIELDS if isinstance(article.meta.get(key), str)), "")
+    if named.strip():
+        return named.strip()[:100]
+    name = PurePath(article.source).name or article.source
+    return name.rsplit(":", 1)[0] if name.rsplit(":", 1)[-1].isdigit() else name
 
 
 def article_stats(article: Article, day: str | None, closeness: float) -> dict[str, Any]:
@@ -59,6 +73,7 @@ def article_stats(article: Article, day: str | None, closeness: float) -> dict[s
         "entities": entities,
         "days": sorted({day}) if day else [],
         "titles": {lang: [article.title, closeness]} if article.title else {},
+        "not_articles": 1 if article.not_article else 0,
     }
 
 
@@ -76,16 +91,10 @@ def merge_stats(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         "langs": dict(Counter(a.get("langs", {})) + Counter(b.get("langs", {}))),
         "sources": dict(Counter(a.get("sources", {})) + Counter(b.get("sources", {}))),
         "entities": entities,
-        "days": _span(a.get("days", []) + b.get("days", [])),
+        "days": day_span(a.get("days", []) + b.get("days", [])),
         "titles": titles,
+        "not_articles": a.get("not_articles", 0) + b.get("not_articles", 0),
     }
-
-
-def _span(days: list[str]) -> list[str]:
-    """First and last full ISO day, plus the distinct year-less days (few, kept for display)."""
-    full = sorted(d for d in days if not d.startswith("--"))
-    partial = sorted({d for d in days if d.startswith("--")})
-    return sorted({full[0], full[-1]} if full else set()) + partial
 
 
 def label(stats: dict[str, Any], preferred_lang: str = "en") -> Label:
@@ -95,25 +104,22 @@ def label(stats: dict[str, Any], preferred_lang: str = "en") -> Label:
     ranked = [preferred_lang] + [lang for lang, _ in languages.most_common()] + sorted(titles)
     title_lang = next((lang for lang in ranked if lang in titles), None)
     entities = sorted(stats.get("entities", {}).values(), key=lambda e: (-e[2], e[0]))
-    days = stats.get("days", [])
-    full = [d for d in days if not d.startswith("--")]
+    first_day, last_day = first_and_last(stats.get("days", []))
     return Label(
         title=titles[title_lang][0] if title_lang else "",
         title_lang=title_lang,
         languages=dict(languages.most_common()),
         sources=dict(Counter(stats.get("sources", {})).most_common()),
-        first_day=(full or days or [None])[0],
-        last_day=(full or days or [None])[-1],
+        first_day=first_day,
+        last_day=last_day,
         entities=[name for name, kind, _ in entities if kind != "place"][:TOP],
         places=[name for name, kind, _ in entities if kind == "place"][:TOP],
     )
 
 
-def event_sort_key(event: EventRecord) -> tuple[str, int]:
+def event_sort_key(event: EventRecord) -> tuple[tuple[int, int, int, int], int]:
     """Full dates in order, year-less ones after them, undated last; ties by id."""
-    days = event.stats.get("days", [])
-    full = [d for d in days if not d.startswith("--")]
-    return (full or [f"~{d}" for d in days] or ["~~"])[0], event.id
+    return day_sort_key(first_and_last(event.stats.get("days", []))[0]), event.id
 
 
 def storyline_stats(events: Iterable[EventRecord]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from storylines.cluster.labels import event_sort_key, label, source_name, storyline_stats
+from storylines.day import readable_span
 from storylines.store.base import EventRecord, Store
 
 
@@ -58,17 +59,14 @@ def format_storyline(story: dict[str, Any]) -> str:
         for article in event.get("articles", []):
             duplicate = f" (copy of {article['duplicate_of']})" if article["duplicate_of"] else ""
             lines.append(
-                f"    - {article['id']} [{article['lang'] or '?'}] {article['day'] or 'date unknown'} "
+                f"    - {article['id']} [{article['lang'] or '?'}] {readable_span(article['day'], None)} "
                 f"{article['source']}{duplicate}"
             )
     return "\n".join(lines)
 
 
 def _span(labelled: dict[str, Any]) -> str:
-    first, last = labelled["first_day"], labelled["last_day"]
-    if not first:
-        return "date unknown"
-    return first if first == last else f"{first} → {last}"
+    return readable_span(labelled["first_day"], labelled["last_day"])
 
 
 def _counts(counts: dict[str, int]) -> str:

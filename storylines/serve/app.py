@@ -13,10 +13,12 @@ import json
 import os
 import re
 import secrets
+import threading
+from collections.abc import Hashable
 from functools import cached_property
 from pathlib import Path as FilePath
 from pathlib import PurePath
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
@@ -27,7 +29,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from storylines.serve.catalog import Catalog, Filters
+from storylines.serve.catalog import Catalog, Filters, Period, Sort
+from storylines.serve.feeds import ATOM, articles_feed, search_feed, storylines_feed
 from storylines.serve.ingest import MAX_UPLOAD_UNPACKED, IngestBusy, LiveIngest, article_from_input
 from storylines.serve.locked import LockedStore
 from storylines.serve.models import (
@@ -47,11 +50,14 @@ from storylines.serve.models import (
 from storylines.serve.search import MAX_QUERY_CHARS, HybridSearcher, SearchResult
 from storylines.skips import one_line, printable
 
+T = TypeVar("T")
 STATIC = FilePath(__file__).with_name("static")
 API_KEY_ENV = "STORYLINES_API_KEY"
 DOCS_ASSETS = "/docs-assets"
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 MAX_PAGE = 100
+MAX_FEED_ARTICLES = 200
+SEARCH_CACHE = 4096  # remembered search results, all store versions together
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self';"
     " img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none';"
@@ -64,6 +70,7 @@ ENCODED_SECURITY_HEADERS = [(name.encode(), value.encode()) for name, value in S
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Items per page.")]
 Offset = Annotated[int, Query(ge=0, le=10**9, description="Items to skip.")]
 Lang = Annotated[str | None, Query(max_length=20, description="Language code, e.g. en, bg, zh.")]
+HL = Annotated[str | None, Query(max_length=20, description="Reader's language: titles in it if any.")]
 NOT_FOUND = {404: {"model": ErrorOut}}
 API_KEY_HEADER = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="Needed by every write endpoint."
@@ -163,6 +170,26 @@ async def _too_large(send: Send, max_bytes: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class Recent(Generic[T]):
+    """A bounded map that forgets its oldest entries first; keys carry the store version, so the
+    entries of an older version simply age out."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: dict[Hashable, T] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> T | None:
+        return self._items.get(key)
+
+    def put(self, key: Hashable, value: T) -> T:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.pop(next(iter(self._items)))
+        return value
+
+
 class Services:
     """What the endpoints share; the embedder and comparer load on first use (they are slow)."""
 
@@ -173,6 +200,25 @@ class Services:
         self.catalog = Catalog(self.store)
         self.ingest = LiveIngest(db_path, on_stored=lambda: self.catalog.refresh(force=True))
         self._embedder = embedder
+        self.search_results: Recent[SearchResult] = Recent(SEARCH_CACHE)
+        self.search_bodies: Recent[bytes] = Recent(SEARCH_CACHE)  # JSON pages of those results
+
+    def search(self, query: str, lang: str | None) -> SearchResult:
+        """A search, remembered per store version: under load many readers ask the same few
+        queries, and a remembered result costs no embedding and no SQL."""
+        key = self.search_key(query, lang)
+        found = self.search_results.get(key)
+        if found is None:
+            found = self.search_results.put(key, self.searcher.search(key[1], lang=key[2]))
+        return found
+
+    async def search_async(self, query: str, lang: str | None) -> SearchResult:
+        """:meth:`search` from the event loop: a remembered result directly, a new one in a thread."""
+        found = self.search_results.get(self.search_key(query, lang))
+        return found or await run_in_threadpool(self.search, query, lang)
+
+    def search_key(self, query: str, lang: str | None) -> tuple[str, str, str | None]:
+        return self.catalog.version, query.strip(), (lang or "").casefold() or None
 
     @cached_property
     def searcher(self) -> HybridSearcher:
@@ -201,6 +247,10 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
 
 
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
 def _json(body: bytes) -> Response:
     return Response(content=body, media_type="application/json")
 
@@ -214,7 +264,9 @@ def _article_hit(hit: Any) -> SearchHitOut:
         lang=hit.lang,
         storyline_id=hit.storyline_id,
         score=hit.score,
+        relevance=hit.relevance,
         matched_by=hit.matched_by,
+        day=hit.day,
     )
 
 
@@ -232,6 +284,7 @@ def _search_response(
                 lang=None,
                 storyline_id=group.storyline_id,
                 score=group.score,
+                relevance=group.relevance,
                 matched_by=group.matched_by,
                 snippet=f"{len(group.article_ids)} matching articles",
             )
@@ -319,8 +372,17 @@ def create_app(
         until: Annotated[
             str | None, Query(max_length=10, description="ISO day: span starts on or before.")
         ] = None,
+        period: Annotated[
+            Period | None, Query(description="Reports in the last day, week or month before the newest.")
+        ] = None,
+        sort: Annotated[
+            Sort, Query(description="hot: recency-weighted volume; size: most articles; recent: newest.")
+        ] = "hot",
+        hl: HL = None,
     ) -> Response:
-        filters = Filters(lang=lang, entity=entity, place=place, since=since, until=until)
+        filters = Filters(
+            lang=lang, entity=entity, place=place, since=since, until=until, period=period, sort=sort, hl=hl
+        )
         return _json(services.catalog.storylines_json(filters, limit, offset))
 
     @app.get(
@@ -329,8 +391,8 @@ def create_app(
         responses=NOT_FOUND,
         summary="One storyline with its events and entities",
     )
-    async def storyline(storyline_id: int) -> Response:
-        found = services.catalog.storyline_json(storyline_id)
+    async def storyline(storyline_id: int, hl: HL = None) -> Response:
+        found = services.catalog.storyline_json(storyline_id, hl)
         if found is None:
             raise HTTPException(404, f"no storyline {storyline_id}")
         return _json(found)
@@ -362,16 +424,64 @@ def create_app(
         return found
 
     @app.get("/api/search", response_model=SearchResponse, summary="Hybrid keyword + cross-lingual search")
-    def search(
+    async def search(
         q: Annotated[
             str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="Words in any language.")
         ],
         lang: Lang = None,
         limit: Limit = 20,
         offset: Offset = 0,
-    ) -> SearchResponse:
-        result = services.searcher.search(q, lang=lang)
-        return _search_response(q, result, services.catalog, limit, offset)
+    ) -> Response:
+        """Relevant articles and storylines only: nonsense or an absent topic gives empty lists.
+        A repeated query is answered from remembered JSON, without leaving the event loop."""
+        key = (*services.search_key(q, lang), limit, offset)
+        body = services.search_bodies.get(key)
+        if body is None:
+            result = await services.search_async(q, lang)
+            page = _search_response(q, result, services.catalog, limit, offset)
+            body = services.search_bodies.put(key, page.model_dump_json().encode())
+        return _json(body)
+
+    def atom(body: bytes) -> Response:
+        return Response(content=body, media_type=ATOM)
+
+    @app.get("/feeds/storylines.atom", summary="Atom feed of the front page", response_class=Response)
+    async def front_page_feed(
+        request: Request,
+        lang: Lang = None,
+        entity: Annotated[str | None, Query(max_length=200)] = None,
+        place: Annotated[str | None, Query(max_length=200)] = None,
+        period: Annotated[Period | None, Query()] = None,
+        sort: Annotated[Sort, Query()] = "hot",
+    ) -> Response:
+        filters = Filters(lang=lang, entity=entity, place=place, period=period, sort=sort)
+        stories, _ = services.catalog.storylines(filters, MAX_PAGE, 0)
+        return atom(storylines_feed(_base(request), str(request.url), stories))
+
+    @app.get(
+        "/feeds/storylines/{storyline_id}.atom",
+        summary="Atom feed of one storyline: its articles",
+        response_class=Response,
+        responses=NOT_FOUND,
+    )
+    def storyline_feed(request: Request, storyline_id: int) -> Response:
+        story = services.catalog.summary(storyline_id)
+        found = services.catalog.storyline_articles(storyline_id, None, MAX_FEED_ARTICLES, 0)
+        if story is None or found is None:
+            raise HTTPException(404, f"no storyline {storyline_id}")
+        base = _base(request)
+        page = f"{base}/#/storyline/{storyline_id}"
+        return atom(articles_feed(base, str(request.url), story.title or "(untitled)", page, found[0]))
+
+    @app.get("/feeds/search.atom", summary="Atom feed of a saved search", response_class=Response)
+    async def search_feed_endpoint(
+        request: Request,
+        q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS)],
+        lang: Lang = None,
+    ) -> Response:
+        result = await services.search_async(q, lang)
+        hits = _search_response(q, result, services.catalog, MAX_PAGE, 0).articles.items
+        return atom(search_feed(_base(request), str(request.url), q, hits))
 
     @app.get(
         "/api/compare",

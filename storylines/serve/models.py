@@ -40,14 +40,17 @@ class VolumePoint(BaseModel):
 class ArticleSummary(BaseModel):
     id: str
     title: str
-    source: str
+    source: str = Field(description="Where the engine read it: a URL, a file and line, or 'api'.")
+    outlet: str = Field("", description="The publisher: the URL's host, else the input's name.")
     url: str | None = None
     lang: str | None = None
+    page_languages: list[str] = Field(default_factory=list, description="Every language the page holds.")
     published: str | None = None
     day: str | None = None
     event_id: int | None = None
     storyline_id: int | None = None
     duplicate_of: str | None = None
+    not_article: str | None = Field(None, description="Why ingest flagged this page as no report.")
 
 
 class LanguageSpanOut(BaseModel):
@@ -77,6 +80,7 @@ class ArticleDetail(ArticleSummary):
 class StorylineSummary(BaseModel):
     id: int
     title: str
+    title_lang: str | None = None
     languages: list[str]
     article_count: int
     source_count: int
@@ -112,6 +116,8 @@ class SearchHitOut(BaseModel):
     lang: str | None = None
     storyline_id: int | None = None
     score: float
+    relevance: float = Field(0.0, description="0–1: how closely it matches the query (best hit 1).")
+    day: str | None = Field(None, description="The article's day (ISO, or --MM-DD without a year).")
     matched_by: list[Literal["keyword", "vector"]]
 
 

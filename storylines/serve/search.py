@@ -3,6 +3,14 @@
 Keywords find exact names and rare words in the query's own script; the e5 query vector finds
 reports in any language ("Путин Обама Сирия" → English wire copy).  Reciprocal rank fusion
 (Cormack et al. 2009) merges the two ranked lists without calibrating their scores.
+
+A search may find nothing.  e5 puts every text within a narrow band of cosines, and some
+articles ("hubs") are close to every query, nonsense included: "xqzvbnmqq" has neighbours at
+0.83 while "Syria" finds its story at 0.84.  So a vector hit is scored by how much closer it is
+to the query than to a fixed set of contentless queries in several scripts (a hubness correction
+in the spirit of CSLS, Conneau et al. 2018), and must stand out by a margin.  The any-word keyword
+side only uses the query's rare words.  Pages flagged at ingest as no report (block pages,
+cookie walls) are never hits.
 """
 
 from __future__ import annotations
@@ -16,12 +24,27 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import regex
 
+from storylines.store.words import segment_query
+
 if TYPE_CHECKING:
-    from storylines.store import Store
+    from storylines.store import Store, StoredArticle
     from storylines.store.index import VectorIndex
 
 RRF_K = 60  # the constant from the RRF paper; damps the weight of the very top ranks
 MAX_QUERY_CHARS = 500
+# Contentless queries: an article's mean cosine to them is how close it is to *any* query.
+BACKGROUND_QUERIES = (
+    "xqzvbnmqq", "asdf", "hello", "the", "news", "qwerty uiop", "lorem ipsum dolor", "123 456", "today",
+    "test", "的", "新闻", "今天", "这是", "новости", "это", "сегодня", "الأخبار", "اليوم", "haber",
+    "nachrichten", "noticias", "wiadomości", "notizie",
+)  # fmt: skip
+# Calibrated on the seeds plus 300 SemEval dev texts (BENCHMARKS.md, issue 11): nonsense and absent
+# topics stand out by at most 0.042; queries naming a stored story by 0.07-0.12.
+MIN_STANDOUT = 0.05
+MAX_STANDOUT_SPREAD = 0.04  # and within this of the best vector hit: the tail is topic drift
+MAX_ANY_WORDS = 2  # the any-word side ranks only this many of the query's rarest words
+COMMON_WORD_SHARE = 0.01  # ...and none held by more than this share of the articles
+MIN_COMMON_DOCS = 50  # (in a small store a word is common only past this many articles)
 _WORD = regex.compile(r"[\p{L}\p{N}]+")
 
 
@@ -40,6 +63,8 @@ class ArticleHit:
     score: float
     snippet: str = ""
     matched_by: list[str] = field(default_factory=list)
+    relevance: float = 0.0
+    day: str | None = None
 
 
 @dataclass
@@ -49,6 +74,7 @@ class StorylineHit:
     score: float
     article_ids: list[str]
     matched_by: list[str]
+    relevance: float = 0.0
 
 
 @dataclass
@@ -57,11 +83,19 @@ class SearchResult:
     storylines: list[StorylineHit]
 
 
+def query_words(text: str) -> list[str]:
+    """The distinct lower-cased words of a query, Chinese cut into words as the index is."""
+    return list(dict.fromkeys(_WORD.findall(segment_query(text).lower())))
+
+
 def keyword_query(text: str, operator: str = "OR") -> str | None:
     """User text as a safe FTS5 query: every word quoted (no operator injection), joined by
     ``OR`` (any may match) or ``AND`` (all must)."""
-    words = _WORD.findall(text.lower())
-    return f" {operator} ".join(f'"{word}"' for word in dict.fromkeys(words)) or None
+    return _joined(query_words(text), operator) or None
+
+
+def _joined(words: list[str], operator: str) -> str:
+    return f" {operator} ".join(f'"{word}"' for word in words)
 
 
 def reciprocal_rank_fusion(
@@ -76,6 +110,12 @@ def reciprocal_rank_fusion(
     return fused
 
 
+def _snippet(found: str, body: str) -> str:
+    """FTS5's snippet, or the start of the body when the snippet holds no words: FTS5 re-reads the
+    unsegmented Chinese text, finds no match in it and returns just its ellipses."""
+    return found if _WORD.search(found) else body[:200]
+
+
 class HybridSearcher:
     """Searches one store; keeps its own vector index caught up with the store's rowids."""
 
@@ -86,65 +126,102 @@ class HybridSearcher:
         self.embedder = embedder
         self._index = index or VectorIndex.open_for(store, embedder.dim)
         self._index_lock = threading.Lock()  # faiss may not add and search at the same time
-        self._embed_cached = lru_cache(maxsize=1024)(self._embed)
+        self._embed_cached = lru_cache(maxsize=4096)(self._embed)
+        self._background: np.ndarray | None = None  # unit vectors of BACKGROUND_QUERIES
+        self._hubness = np.zeros(0, dtype=np.float32)  # by rowid: mean cosine to the background
+        self._hubness_upto = 0
 
     def search(self, query: str, lang: str | None = None, depth: int = 30) -> SearchResult:
-        """Articles (best first, up to ``depth`` from each retriever) and their storylines."""
+        """Relevant articles (best first, up to ``depth`` from each retriever) and their storylines;
+        empty when nothing is close enough to the query."""
         query = query.strip()[:MAX_QUERY_CHARS]
         keyword_ids, snippets = self._keyword_ranking(query, depth)
         fused = reciprocal_rank_fusion({"keyword": keyword_ids, "vector": self._vector_ranking(query, depth)})
         ranked = sorted(fused.items(), key=lambda item: -item[1][0])
+        stored = {s.id: s for s in self.store.get_articles([article_id for article_id, _ in ranked])}
         hits = [
-            self._article_hit(article_id, score, sources, snippets) for article_id, (score, sources) in ranked
+            self._article_hit(stored[article_id], score, sources, snippets)
+            for article_id, (score, sources) in ranked
+            if article_id in stored and not stored[article_id].article.not_article
         ]
-        hits = [hit for hit in hits if hit is not None and (lang is None or hit.lang == lang)]
+        if lang:
+            hits = [hit for hit in hits if (hit.lang or "").casefold() == lang.casefold()]
+        best = max((hit.score for hit in hits), default=1.0)
+        for hit in hits:
+            hit.relevance = round(hit.score / best, 3)
         return SearchResult(articles=hits, storylines=self._storylines(hits))
 
     def catch_up(self) -> None:
-        """Add the vectors of articles stored since the index was last touched."""
+        """Add the vectors of articles stored since the index (and the hubness table) last looked."""
         with self._index_lock:
+            if self._background is None:
+                background = self.embedder.embed_queries(list(BACKGROUND_QUERIES))
+                self._background = background / np.linalg.norm(background, axis=1, keepdims=True)
             self._index.catch_up(self.store)
+            for rowids, vectors in self.store.iter_vectors(after_rowid=self._hubness_upto):
+                self._note_hubness(rowids, vectors)
+
+    def _note_hubness(self, rowids: np.ndarray, vectors: np.ndarray) -> None:
+        if int(rowids[-1]) >= len(self._hubness):
+            grown = np.zeros(max(int(rowids[-1]) + 1, 2 * len(self._hubness)), dtype=np.float32)
+            grown[: len(self._hubness)] = self._hubness
+            self._hubness = grown
+        units = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+        self._hubness[rowids] = (units @ self._background.T).mean(axis=1)
+        self._hubness_upto = max(self._hubness_upto, int(rowids[-1]))
 
     def _keyword_ranking(self, query: str, depth: int) -> tuple[list[str], dict[str, str]]:
         """Article ids best first, and the FTS snippet of each.
 
         Articles holding every word come first; any-word matches fill up only when those are too
-        few.  Besides ranking the precise matches higher, this keeps common words cheap: bm25 ranks
-        every match, and an OR of frequent words can match a large share of the store."""
-        match = keyword_query(query, "AND")
-        found = self.store.search(match, limit=depth) if match else []
-        if match and len(found) < depth and " AND " in match:
-            seen = {hit.article_id for hit in found}
-            any_word = self.store.search(keyword_query(query) or match, limit=depth)
-            found = (found + [hit for hit in any_word if hit.article_id not in seen])[:depth]
+        few, and only for the query's rarest words: bm25 ranks every match, and an OR of frequent
+        words matches a large share of the store (most of the cost of a search, and noise)."""
+        words = query_words(query)
+        if not words:
+            return [], {}
+        found = self.store.search(_joined(words, "AND"), limit=depth)
+        if len(found) < depth and len(words) > 1:
+            frequencies = self.store.term_frequencies(words)
+            common = max(COMMON_WORD_SHARE * self.store.max_rowid(), MIN_COMMON_DOCS)
+            rare = sorted((w for w in words if 0 < frequencies.get(w, 0) <= common), key=frequencies.get)
+            if rare:
+                seen = {hit.article_id for hit in found}
+                any_word = self.store.search(_joined(rare[:MAX_ANY_WORDS], "OR"), limit=depth)
+                found = (found + [hit for hit in any_word if hit.article_id not in seen])[:depth]
         return [hit.article_id for hit in found], {hit.article_id: hit.snippet for hit in found}
 
     def _vector_ranking(self, query: str, depth: int) -> list[str]:
+        """Nearest articles to the query that stand out from its background, best first."""
         if not query:
             return []
         self.catch_up()
+        vector = self._embed_cached(query)
         with self._index_lock:
-            rowids, _ = self._index.search(self._embed_cached(query), depth)
-        return [ref.id for ref in self.store.get_refs([int(r) for r in rowids])]
+            rowids, cosines = self._index.search(vector, depth)
+            standout = cosines / max(float(np.linalg.norm(vector)), 1e-9) - self._hubness[rowids]
+        if len(rowids) == 0:
+            return []
+        floor = max(MIN_STANDOUT, float(standout.max()) - MAX_STANDOUT_SPREAD)
+        close = [int(rowids[i]) for i in np.argsort(-standout) if standout[i] >= floor]
+        return [ref.id for ref in self.store.get_refs(close)] if close else []
 
     def _embed(self, query: str) -> np.ndarray:
         return self.embedder.embed_queries([query])[0]
 
+    @staticmethod
     def _article_hit(
-        self, article_id: str, score: float, sources: list[str], snippets: dict[str, str]
-    ) -> ArticleHit | None:
-        stored = self.store.get_article(article_id)
-        if stored is None:
-            return None
+        stored: StoredArticle, score: float, sources: list[str], snippets: dict[str, str]
+    ) -> ArticleHit:
         article = stored.article
         return ArticleHit(
-            article_id=article_id,
+            article_id=article.id,
             title=article.title,
             lang=article.lang,
             storyline_id=stored.storyline_id,
             score=score,
-            snippet=snippets.get(article_id) or article.body[:200],
+            snippet=_snippet(snippets.get(article.id, ""), article.body),
             matched_by=sources,
+            day=stored.day,
         )
 
     @staticmethod
@@ -160,4 +237,7 @@ class HybridSearcher:
             group.score += hit.score
             group.article_ids.append(hit.article_id)
             group.matched_by.extend(source for source in hit.matched_by if source not in group.matched_by)
-        return sorted(grouped.values(), key=lambda group: -group.score)
+        ranked = sorted(grouped.values(), key=lambda group: -group.score)
+        for group in ranked:
+            group.relevance = round(group.score / ranked[0].score, 3)
+        return ranked

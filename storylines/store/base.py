@@ -126,6 +126,10 @@ class Store(Protocol):
 
     def get_article(self, article_id: str) -> StoredArticle | None: ...
 
+    def get_articles(self, article_ids: Sequence[str]) -> list[StoredArticle]:
+        """Several articles in one read, in the order asked; missing ones left out (search hits)."""
+        ...
+
     def get_refs(self, rowids: Sequence[int]) -> list[ArticleRef]:
         """Candidate rows by rowid (vector index ids), in the order asked; missing ones left out."""
         ...
@@ -191,6 +195,11 @@ class Store(Protocol):
 
     def search(self, query: str, limit: int = 20) -> list[SearchHit]:
         """Keyword search over title and text (SQLite: FTS5 query syntax)."""
+        ...
+
+    def term_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many articles hold each (lower-cased) keyword-index term: lets search skip the
+        common words of an any-word query instead of ranking every article that holds them."""
         ...
 
     def check_integrity(self) -> list[str]:

@@ -26,6 +26,7 @@ from storylines.store.base import (
     StoredArticle,
     StorylineRecord,
 )
+from storylines.store.words import segment_for_index
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,6 +48,7 @@ CREATE TABLE IF NOT EXISTS history(
 CREATE INDEX IF NOT EXISTS history_subject ON history(subject);
 CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
     title, text, content='articles', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE IF NOT EXISTS articles_vocab USING fts5vocab(articles_fts, row);
 """
 
 _REF_COLUMNS = "a.rowid, a.id, a.event_id, e.storyline_id, a.day, a.duplicate_of"
@@ -126,7 +128,7 @@ class SQLiteStore:
         rowid = int(cursor.lastrowid or 0)
         self._db.execute(
             "INSERT INTO articles_fts(rowid, title, text) VALUES (?,?,?)",
-            (rowid, article.title, article.body),
+            (rowid, segment_for_index(article.title), segment_for_index(article.body)),
         )
         return rowid
 
@@ -154,6 +156,10 @@ class SQLiteStore:
     def get_article(self, article_id: str) -> StoredArticle | None:
         found = self._stored("a.id = ?", (article_id,))
         return found[0] if found else None
+
+    def get_articles(self, article_ids: Sequence[str]) -> list[StoredArticle]:
+        found = {s.id: s for s in self._stored(f"a.id IN ({_placeholders(article_ids)})", list(article_ids))}
+        return [found[i] for i in article_ids if i in found]
 
     def articles_of_event(self, event_id: int) -> list[StoredArticle]:
         return self._stored("a.event_id = ? ORDER BY a.rowid", (event_id,))
@@ -336,6 +342,12 @@ class SQLiteStore:
             (query, limit),
         ).fetchall()
         return [SearchHit(article_id=r[0], title=r[1], snippet=r[2], score=-r[3]) for r in rows]
+
+    def term_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        rows = self._db.execute(
+            f"SELECT term, doc FROM articles_vocab WHERE term IN ({_placeholders(terms)})", list(terms)
+        ).fetchall()
+        return {term: 0 for term in terms} | dict(rows)
 
     def get_meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
