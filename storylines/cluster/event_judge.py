@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import joblib
 import numpy as np
+
+from storylines.compare.additive import AdditiveLogit
 
 MODEL_FILE = "join_model.joblib"
 EVENT_FEATURES = [
@@ -62,8 +65,13 @@ class JoinModel:
     threshold: float  # join probability at or above which a report joins its best event
     report: dict[str, Any] = field(default_factory=dict)  # how it was trained and validated
 
+    @cached_property
+    def _tables(self) -> Any:
+        return AdditiveLogit.of(self.classifier)
+
     def probabilities(self, rows: list[list[float]]) -> np.ndarray:
-        return self.classifier.predict_proba(np.asarray(rows, dtype=np.float64))[:, 1]
+        """P(join) per row, from the classifier's tabulated curves (see ``compare/additive.py``)."""
+        return self._tables.predict_proba(np.asarray(rows, dtype=np.float64))[:, 1]
 
     def save(self, path: Path) -> None:
         joblib.dump(self, path, compress=3)

@@ -10,12 +10,15 @@ pairs, Overall ≤ 1.5 counting as one event).  Which one applies depends on wha
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import joblib
 import numpy as np
+
+from storylines.compare.additive import AdditiveLogit
 
 MODEL_FILE = "same_event_model.joblib"
 BODY_MIN_CHARS = 80  # text beyond the title below which a report counts as title-only
@@ -33,6 +36,10 @@ class SameEventModel:
     full_curve: tuple[float, float]  # (slope, intercept) of the logistic over predicted Overall
     report: dict[str, Any] = field(default_factory=dict)
 
+    @cached_property
+    def _title_tables(self) -> Any:
+        return AdditiveLogit.of(self.title_classifier)
+
     def probabilities(
         self, rows: np.ndarray, all_names: list[str], overall: np.ndarray, titles_only: np.ndarray
     ) -> np.ndarray:
@@ -42,7 +49,7 @@ class SameEventModel:
         if titles_only.any():
             columns = [all_names.index(name) for name in self.feature_names]
             picked = rows[titles_only][:, columns]
-            result[titles_only] = self.title_classifier.predict_proba(picked)[:, 1]
+            result[titles_only] = self._title_tables.predict_proba(picked)[:, 1]
         return result
 
     def save(self, path: Path) -> None:
