@@ -40,6 +40,9 @@ class ClusterSettings(BaseModel):
     storyline_overall: float = Field(
         2.5, ge=1, le=4, description="Overall (1-4) a new event must reach with a storyline's core"
     )
+    storyline_candidates: int = Field(
+        5, ge=1, le=200, description="storylines of the closest neighbours whose cores are judged"
+    )
     storyline_core: int = Field(
         12, ge=1, le=200, description="articles that stand for a storyline (its most central ones)"
     )

@@ -148,6 +148,7 @@ class StoryComparer:
                     near_duplicate=self.model.is_near_duplicate(features, bool(titles_only[index])),
                     evidence=explain(a, b, features),
                     same_event=round(float(same_event[index]), 4),
+                    titles_only=bool(titles_only[index]),
                 )
             )
         return results

@@ -23,6 +23,7 @@ class Comparison:
     # (titles only, or bodies); None when the comparer has no calibration (the clusterer then
     # derives it from ``overall``).
     same_event: float | None = None
+    titles_only: bool = False  # a side has no body: same_event came from the title-pair calibration
 
 
 class Representation(Protocol):
