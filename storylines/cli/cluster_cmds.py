@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import date
@@ -13,14 +14,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from storylines.article import Article, Skipped
-from storylines.cli.app import app, eval_app
+from storylines.cli.app import DbOption, app, eval_app
 
 if TYPE_CHECKING:
-    from storylines.cluster.feed import IngestReport
+    from storylines.service import IngestReport
 
-DbOption = Annotated[
-    Path | None, typer.Option("--db", help="Store file (default: storylines.db in the user data folder).")
-]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
@@ -32,39 +30,59 @@ def ingest(
         str | None, typer.Option(help="ISO date used when an article's year is missing.")
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Articles embedded together.")] = 16,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Read, enrich and embed on a local Dask cluster of this many processes."),
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Read, enrich and embed on an existing Dask cluster (tcp://host:8786).")
+    ] = None,
 ) -> None:
     """Read, enrich, embed and cluster articles into the store; safe to re-run or interrupt."""
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from storylines.cluster.feed import configured_comparer, feed
-    from storylines.cluster.online import OnlineStoryClusterer
+    from storylines.engine import Engine
     from storylines.ingest import read_paths
     from storylines.pipeline import default_pipeline
-    from storylines.store import open_store
+    from storylines.service import IngestService
 
-    store = open_store(db)
-    clusterer = OnlineStoryClusterer(configured_comparer(), store)
+    engine = Engine.open(db)
     pipeline = default_pipeline(date.fromisoformat(reference_date) if reference_date else None)
+    service = IngestService(engine, pipeline, batch_size)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    started = time.perf_counter()
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("ingesting", total=None)
 
         def show(report: IngestReport) -> None:
-            progress.update(task, description=f"read {report.read} · stored {report.stored}")
+            rate = report.read / max(time.perf_counter() - started, 1e-9)
+            progress.update(
+                task, description=f"read {report.read} · stored {report.stored} · {rate:.1f} articles/s"
+            )
 
-        items = _without_store_files(read_paths(paths), store.path)
-        report = feed(items, clusterer, pipeline, batch_size, on_batch=show)
-    clusterer.close()
-    _print_summary(report, store.path)
-    store.close()
+        if workers or scheduler:
+            from storylines.distributed import open_client, run_distributed
+
+            with open_client(workers, scheduler) as client:
+                own = _store_files(engine.url)
+                report = run_distributed(service, paths, client, reference_date, own, on_batch=show)
+        else:
+            report = service.run(_without_store_files(read_paths(paths), engine.url), on_batch=show)
+    engine.close()
+    _print_summary(report, engine.url)
     if report.skipped:  # the same contract as `inspect`: the exit status tells whether anything was skipped
         raise typer.Exit(code=2)
 
 
-def _without_store_files(items: Iterable[Article | Skipped], db_path: str) -> Iterator[Article | Skipped]:
+def _store_files(url: str) -> set[str]:
+    """The files of a SQLite store (none for a server): not input when inside a folder being read."""
+    return {f"{Path(url).resolve()}{suffix}" for suffix in ("", "-wal", "-shm", "-journal", ".faiss")}
+
+
+def _without_store_files(items: Iterable[Article | Skipped], url: str) -> Iterator[Article | Skipped]:
     """A store kept inside the folder being ingested is not input: drop its files, not report them."""
-    own = {f"{Path(db_path).resolve()}{suffix}" for suffix in ("", "-wal", "-shm", "-journal", ".faiss")}
+    own = _store_files(url)
     for item in items:
         if not (isinstance(item, Skipped) and str(Path(item.source).resolve()) in own):
             yield item
@@ -135,13 +153,19 @@ def eval_clusters(
     file: Annotated[Path, typer.Argument(help="CSV or JSONL: id, lang, time, title, text?, cluster_id.")],
     as_json: JsonOption = False,
     level: Annotated[str, typer.Option(help="Score events or storylines against cluster_id.")] = "event",
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="An empty store to cluster into, e.g. postgresql://… (default: a temporary file)."
+        ),
+    ] = None,
 ) -> None:
     """Cluster a labelled file in time order; print B-cubed and pairwise F1, overall and per language."""
     from storylines.cluster.evaluate import evaluate_clusters
 
     if level not in ("event", "storyline"):
         raise typer.BadParameter("--level must be 'event' or 'storyline'")
-    result = evaluate_clusters(file, level)  # type: ignore[arg-type]
+    result = evaluate_clusters(file, level, db)  # type: ignore[arg-type]
     if as_json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return

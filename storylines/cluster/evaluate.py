@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from storylines.article import Article
-from storylines.cluster.online import ClusterSettings, OnlineStoryClusterer
+from storylines.compare.types import Comparer
 
 Level = Literal["event", "storyline"]
 
@@ -107,20 +107,24 @@ def score(items: Sequence[LabelledItem], predicted: Sequence[Any]) -> dict[str, 
 
 
 def evaluate_clusters(
-    path: str | Path, level: Level = "event", settings: ClusterSettings | None = None
+    path: str | Path,
+    level: Level = "event",
+    db: str | None = None,
+    comparer: Comparer | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Ingest the file in time order (undated last) into a temporary store and score the clusters."""
-    from storylines.cluster.feed import configured_comparer, feed
-    from storylines.pipeline import default_pipeline
-    from storylines.store import open_store
+    """Ingest the file in time order (undated last) into a store and score the clusters.
+
+    The store is a temporary SQLite file unless ``db`` names an empty one (a PostgreSQL
+    database, to check that both backends give the same clusters)."""
+    from storylines.engine import Engine
+    from storylines.service import IngestService
 
     items = sorted(read_labelled(path), key=lambda item: (item.time is None, item.time or ""))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
-        store = open_store(Path(folder) / "eval.db")
-        clusterer = OnlineStoryClusterer(configured_comparer(), store, settings)
-        feed([item.article for item in items], clusterer, default_pipeline())
-        stored = [store.get_article(item.article.id) for item in items]
+        with Engine.open(db or Path(folder) / "eval.db", comparer, overrides) as engine:
+            IngestService(engine).run([item.article for item in items])
+            stored = [engine.store.get_article(item.article.id) for item in items]
         predicted = [s.event_id if level == "event" else s.storyline_id for s in stored if s]
-        store.close()
     return {**score(items, predicted), "level": level, "seconds": time.perf_counter() - started}

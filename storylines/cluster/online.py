@@ -28,8 +28,7 @@ from storylines.article import Article
 from storylines.cluster.labels import article_stats, merge_stats
 from storylines.cluster.timeline import article_day, days_apart
 from storylines.compare.types import Comparer, Comparison, Representation
-from storylines.store.base import ArticleRef, EventRecord, Store
-from storylines.store.index import VectorIndex, index_path
+from storylines.store.base import ArticleRef, EventRecord, Store, VectorIndex
 
 
 @dataclass
@@ -98,7 +97,7 @@ class OnlineStoryClusterer:
         self.store = store
         self.settings = settings or ClusterSettings()
         self._claim_store_for_model()
-        self.index = index or VectorIndex.open_for(store, comparer.dim)
+        self.index = index or store.vector_index(comparer.dim)
         self._representations: OrderedDict[int, Representation] = OrderedDict()
         self._unsaved = 0
         self.timings: Counter[str] = Counter()  # seconds spent per stage: embed, cluster, store
@@ -111,7 +110,7 @@ class OnlineStoryClusterer:
                 self.store.set_meta("model_id", self.comparer.model_id)
         elif stored != self.comparer.model_id:
             raise ValueError(
-                f"{self.store.path} holds vectors of model {stored!r}, not {self.comparer.model_id!r}"
+                f"{self.store.url} holds vectors of model {stored!r}, not {self.comparer.model_id!r}"
             )
 
     def partial_fit(self, articles: Sequence[Article]) -> list[Assignment]:
@@ -147,7 +146,7 @@ class OnlineStoryClusterer:
         return assignment
 
     def save_index(self) -> None:
-        self.index.save(index_path(self.store.path), self.store.get_meta("store_uuid") or "")
+        self.index.save()
         self._unsaved = 0
 
     def close(self) -> None:
@@ -274,7 +273,7 @@ class OnlineStoryClusterer:
     def _require_event(self, event_id: int) -> EventRecord:
         event = self.store.get_event(event_id)
         if event is None:
-            raise LookupError(f"event {event_id} vanished from {self.store.path}")
+            raise LookupError(f"event {event_id} vanished from {self.store.url}")
         return event
 
     def _add_to_event(

@@ -154,7 +154,8 @@ def _files_in(folder: Path) -> Iterator[Path]:
             yield path
 
 
-def _expand(path: str) -> Iterator[Path | Skipped]:
+def expand_path(path: str) -> Iterator[Path | Skipped]:
+    """The files a path names: itself, a folder's files (recursive, stable order) or a glob's matches."""
     candidate = Path(path)
     if candidate.is_dir():
         yield from _files_in(candidate)
@@ -165,12 +166,14 @@ def _expand(path: str) -> Iterator[Path | Skipped]:
         if not matches:
             yield Skipped(path, "no file matches this pattern")
         for match in matches:
-            yield from _expand(match)
+            yield from expand_path(match)
     else:
         yield Skipped(path, "no such file or directory")
 
 
-def _read_file(path: Path, fields: FieldNames) -> Iterator[Item]:
+def read_file(path: Path, fields: FieldNames | None = None) -> Iterator[Item]:
+    """One file's articles; what cannot be read comes back as Skipped records."""
+    fields = fields or FieldNames()
     try:
         stream = path.open("rb", buffering=HEAD_BYTES)
     except OSError as error:
@@ -188,8 +191,8 @@ def read_paths(paths: Iterable[str], fields: FieldNames | None = None) -> Iterat
             with open(sys.stdin.fileno(), "rb", buffering=HEAD_BYTES, closefd=False) as stdin:
                 yield from _guarded(stdin, "<stdin>", fields)
             continue
-        for found in _expand(path):
+        for found in expand_path(path):
             if isinstance(found, Skipped):
                 yield found
             else:
-                yield from _read_file(found, fields)
+                yield from read_file(found, fields)

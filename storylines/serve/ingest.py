@@ -1,4 +1,4 @@
-"""Live ingest for the API: enrich, embed and cluster posted articles, one batch at a time.
+"""Live ingest for the API: posted articles go through the one ingest service, one batch at a time.
 
 SQLite takes one writer and embedding already fills every core, so a second concurrent batch
 could only queue.  Instead of queueing (and holding connections open for minutes) the server
@@ -17,8 +17,8 @@ from storylines.article import Article, Skipped
 from storylines.serve.models import ArticleIn, AssignmentOut, IngestResult, SkippedOut
 
 if TYPE_CHECKING:
-    from storylines.cluster.online import OnlineStoryClusterer
-    from storylines.pipeline import Pipeline
+    from storylines.engine import Engine
+    from storylines.service import IngestService
 
 
 class IngestBusy(RuntimeError):
@@ -37,26 +37,18 @@ def article_from_input(item: ArticleIn) -> Article:
 
 
 class LiveIngest:
-    """Owns the server's single write connection and its clusterer (both opened on first use)."""
+    """The server's write side: the engine (its own store connection) and the ingest service."""
 
-    def __init__(self, db_path: str, on_stored: Callable[[], None] = lambda: None):
-        self.db_path = db_path
+    def __init__(self, engine: Callable[[], Engine], on_stored: Callable[[], None] = lambda: None):
+        self._engine = engine
         self.on_stored = on_stored
         self._slot = threading.BoundedSemaphore(1)
 
     @cached_property
-    def _pipeline(self) -> Pipeline:
-        from storylines.pipeline import default_pipeline
+    def _service(self) -> IngestService:
+        from storylines.service import IngestService
 
-        return default_pipeline()
-
-    @cached_property
-    def _clusterer(self) -> OnlineStoryClusterer:
-        from storylines.cluster.online import OnlineStoryClusterer
-        from storylines.compare import load_comparer
-        from storylines.store import open_store
-
-        return OnlineStoryClusterer(load_comparer(), open_store(self.db_path))
+        return IngestService(self._engine())
 
     @contextmanager
     def reserved(self) -> Iterator[None]:
@@ -69,17 +61,12 @@ class LiveIngest:
             self._slot.release()
 
     def ingest(self, items: Iterable[Article | Skipped]) -> IngestResult:
-        """Store and cluster the articles now; raises :class:`IngestBusy` if a batch is running."""
-        with self.reserved():
-            return self._ingest(list(items))
+        """Store and cluster the articles now; raises :class:`IngestBusy` if a batch is running.
 
-    def _ingest(self, items: list[Article | Skipped]) -> IngestResult:
-        skipped = [
-            SkippedOut(source=item.source, reason=item.reason) for item in items if isinstance(item, Skipped)
-        ]
-        articles = [self._pipeline(item) for item in items if isinstance(item, Article)]
-        assignments = self._clusterer.partial_fit(articles) if articles else []
-        self._clusterer.close()  # snapshot the vector index so a restart need not catch up
+        Already stored articles are recognised before enrichment; the vector index takes the new
+        articles only (it is snapshotted every ``save_index_every`` articles and on shutdown)."""
+        with self.reserved():
+            report = self._service.run(items)
         self.on_stored()
         return IngestResult(
             stored=[
@@ -89,9 +76,8 @@ class LiveIngest:
                     storyline_id=a.storyline_id,
                     duplicate_of=a.duplicate_of,
                 )
-                for a in assignments
-                if not a.already_stored
+                for a in report.assignments.values()
             ],
-            already_stored=[a.article_id for a in assignments if a.already_stored],
-            skipped=skipped,
+            already_stored=report.known_ids,
+            skipped=[SkippedOut(source=item.source, reason=item.reason) for item in report.skipped],
         )

@@ -1,4 +1,4 @@
-"""Hybrid search: FTS5 keywords and cross-lingual vectors, fused by reciprocal rank.
+"""Hybrid search: the store's keyword search and cross-lingual vectors, fused by reciprocal rank.
 
 Keywords find exact names and rare words in the query's own script; the e5 query vector finds
 reports in any language ("Путин Обама Сирия" → English wire copy).  Reciprocal rank fusion
@@ -7,22 +7,20 @@ reports in any language ("Путин Обама Сирия" → English wire cop
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-import regex
+
+from storylines.store.base import TextQuery
 
 if TYPE_CHECKING:
-    from storylines.store import Store
-    from storylines.store.index import VectorIndex
+    from storylines.store import Store, VectorIndex
 
 RRF_K = 60  # the constant from the RRF paper; damps the weight of the very top ranks
 MAX_QUERY_CHARS = 500
-_WORD = regex.compile(r"[\p{L}\p{N}]+")
 
 
 class QueryEmbedder(Protocol):
@@ -57,13 +55,6 @@ class SearchResult:
     storylines: list[StorylineHit]
 
 
-def keyword_query(text: str, operator: str = "OR") -> str | None:
-    """User text as a safe FTS5 query: every word quoted (no operator injection), joined by
-    ``OR`` (any may match) or ``AND`` (all must)."""
-    words = _WORD.findall(text.lower())
-    return f" {operator} ".join(f'"{word}"' for word in dict.fromkeys(words)) or None
-
-
 def reciprocal_rank_fusion(
     rankings: dict[str, list[str]], k: int = RRF_K
 ) -> dict[str, tuple[float, list[str]]]:
@@ -77,15 +68,12 @@ def reciprocal_rank_fusion(
 
 
 class HybridSearcher:
-    """Searches one store; keeps its own vector index caught up with the store's rowids."""
+    """Searches one store with its vector index (pass the engine's, so a server holds one copy)."""
 
     def __init__(self, store: Store, embedder: QueryEmbedder, index: VectorIndex | None = None):
-        from storylines.store.index import VectorIndex
-
         self.store = store
         self.embedder = embedder
-        self._index = index or VectorIndex.open_for(store, embedder.dim)
-        self._index_lock = threading.Lock()  # faiss may not add and search at the same time
+        self._index = index or store.vector_index(embedder.dim)
         self._embed_cached = lru_cache(maxsize=1024)(self._embed)
 
     def search(self, query: str, lang: str | None = None, depth: int = 30) -> SearchResult:
@@ -100,32 +88,25 @@ class HybridSearcher:
         hits = [hit for hit in hits if hit is not None and (lang is None or hit.lang == lang)]
         return SearchResult(articles=hits, storylines=self._storylines(hits))
 
-    def catch_up(self) -> None:
-        """Add the vectors of articles stored since the index was last touched."""
-        with self._index_lock:
-            for rowids, vectors in self.store.iter_vectors(after_rowid=self._index.max_id):
-                self._index.add(rowids, vectors)
-
     def _keyword_ranking(self, query: str, depth: int) -> tuple[list[str], dict[str, str]]:
         """Article ids best first, and the FTS snippet of each.
 
         Articles holding every word come first; any-word matches fill up only when those are too
         few.  Besides ranking the precise matches higher, this keeps common words cheap: bm25 ranks
         every match, and an OR of frequent words can match a large share of the store."""
-        match = keyword_query(query, "AND")
+        match = TextQuery.from_text(query, match_all=True)
         found = self.store.search(match, limit=depth) if match else []
-        if match and len(found) < depth and " AND " in match:
+        if match and len(found) < depth and len(match.words) > 1:
             seen = {hit.article_id for hit in found}
-            any_word = self.store.search(keyword_query(query) or match, limit=depth)
+            any_word = self.store.search(TextQuery(match.words, match_all=False), limit=depth)
             found = (found + [hit for hit in any_word if hit.article_id not in seen])[:depth]
         return [hit.article_id for hit in found], {hit.article_id: hit.snippet for hit in found}
 
     def _vector_ranking(self, query: str, depth: int) -> list[str]:
         if not query:
             return []
-        self.catch_up()
-        with self._index_lock:
-            rowids, _ = self._index.search(self._embed_cached(query), depth)
+        self._index.catch_up()  # articles another process stored meanwhile
+        rowids, _ = self._index.search(self._embed_cached(query), depth)
         return [ref.id for ref in self.store.get_refs([int(r) for r in rowids])]
 
     def _embed(self, query: str) -> np.ndarray:

@@ -109,7 +109,7 @@ class VectorIndex:
     @classmethod
     def open_for(cls, store: Store, dim: int, path: str | Path | None = None) -> VectorIndex:
         """Load the index saved next to the store, then add whatever the store has beyond it."""
-        path = path or index_path(store.path)
+        path = path or index_path(store.url)
         store_uuid = store.get_meta("store_uuid") or ""
         index = cls.load(path, store_uuid, dim)
         if index is None or index.max_id > store.max_rowid():
