@@ -180,22 +180,28 @@ def test_meta_is_kept(store: Store) -> None:
 
 
 def test_second_writer_waits_for_placement_and_readers_do_not(store_url: str) -> None:
-    """Two connections (as two processes would): placement is one at a time; reads never wait.
+    """Three connections (as three processes would): placement is one at a time; reads never wait.
     SQLite has one writing process by design, so there only reading is checked."""
-    first, second = open_store(store_url), open_store(store_url)
+    first, second, reader = open_store(store_url), open_store(store_url), open_store(store_url)
+    shared = store_url.startswith("postgresql")
     order: list[str] = []
+
+    def place_second() -> None:
+        with second.placement():
+            order.append("second")
+
+    waiter = threading.Thread(target=place_second)
     with first.placement():
-        if store_url.startswith("postgresql"):
-            waiter = threading.Thread(target=lambda: (second.placement().__enter__(), order.append("second")))
+        if shared:
             waiter.start()
             time.sleep(0.3)
-        assert second.counts().articles == 0  # a reader is not blocked by the held placement
+        assert reader.counts().articles == 0  # not blocked by the held placement
         order.append("first")
-    if store_url.startswith("postgresql"):
+    if shared:
         waiter.join(5)
         assert order == ["first", "second"]
-    first.close()
-    second.close()
+    for store in (first, second, reader):
+        store.close()
 
 
 def test_same_input_gives_the_same_clusters_on_every_backend(store_url: str, tmp_path: Path) -> None:

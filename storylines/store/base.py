@@ -145,6 +145,10 @@ class VectorIndex(Protocol):
         """Persist what is only cached in memory (a no-op where the store is the index)."""
         ...
 
+    def nbytes(self) -> int:
+        """Bytes the index takes (RAM for faiss, disk pages for HNSW in PostgreSQL)."""
+        ...
+
 
 @dataclass
 class StoreCounts:

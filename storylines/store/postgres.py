@@ -108,6 +108,9 @@ class PgVectorIndex:
     def save(self) -> None:
         """Nothing to do: the index is part of the database."""
 
+    def nbytes(self) -> int:
+        return int(self._store._one("SELECT pg_relation_size(?::regclass)", (f"articles_vector_{self.dim}",)))
+
 
 class PostgresStore(SQLStore):
     """The :class:`~storylines.store.base.Store` over a PostgreSQL database with pgvector."""
@@ -120,6 +123,10 @@ class PostgresStore(SQLStore):
         self._db.execute("CREATE EXTENSION IF NOT EXISTS vector")
         register_vector(self._db)
         self._db.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
+        # Like SQLite's synchronous=NORMAL in WAL mode: a commit does not wait for its WAL flush.
+        # A server crash may lose the last few articles, never part of one (each is a
+        # transaction), and a re-run stores them again.  Per article this saves an fsync.
+        self._db.execute("SET synchronous_commit = off")
         # One advisory lock per database (and schema): creating the schema and placing articles.
         schema = self._one("SELECT current_schema()")
         self._lock_key = zlib.crc32(f"storylines:{schema}".encode()) - 2**31

@@ -81,6 +81,10 @@ class SQLiteIndex:
             for rowids, vectors in self._store.iter_vectors(after_rowid=self._faiss.max_id):
                 self._faiss.add(rowids, vectors)
 
+    def nbytes(self) -> int:
+        with self._lock:
+            return self._faiss.nbytes()
+
     def save(self) -> None:
         with self._lock:
             self._faiss.save(index_path(self._store.url), self._store.get_meta("store_uuid") or "")
