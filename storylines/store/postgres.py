@@ -130,7 +130,7 @@ class PostgresStore(SQLStore):
         # One advisory lock per database (and schema): creating the schema and placing articles.
         schema = self._one("SELECT current_schema()")
         self._lock_key = zlib.crc32(f"storylines:{schema}".encode()) - 2**31
-        with self.placement(), self.transaction():
+        with self.placement(), self._db.transaction():  # no pipeline: the schema is several statements
             self._db.execute(SCHEMA)
             if self.get_meta("store_uuid") is None:
                 self.set_meta("store_uuid", uuid.uuid4().hex)
