@@ -74,7 +74,8 @@ def full_ingest(corpus: Path, workers: int, folder: Path) -> None:
     from storylines.ingest import read_paths
     from storylines.service import IngestService
 
-    for label in ("one process", f"dask {workers} workers"):
+    for run, label in enumerate(("one process", f"dask {workers} workers")):
+        os.environ["STORYLINES_CACHE_DIR"] = str(folder / f"cache-{run}")  # each run embeds afresh
         with Engine.open(folder / f"{label}.db") as engine:
             service = IngestService(engine)
             engine.comparer.represent_many([service.pipeline(next(iter(read_paths([str(corpus)]))))])
@@ -98,7 +99,6 @@ def main() -> None:
     parser.add_argument("--pairs", type=Path, default=PAIRS)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        os.environ["STORYLINES_CACHE_DIR"] = str(Path(folder) / "cache")
         corpus = Path(folder) / "corpus"
         corpus.mkdir()
         write_articles(args.pairs, corpus, args.n)
