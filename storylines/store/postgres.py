@@ -84,11 +84,12 @@ class PgVectorIndex:
         self.dim = dim
         self._store = store
         self._cast = f"halfvec({int(dim)})"
-        store._execute(
-            f"CREATE INDEX IF NOT EXISTS articles_vector_{int(dim)} ON articles USING hnsw"
-            f" ((vector::{self._cast}) halfvec_ip_ops)"
-            f" WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
-        )
+        with store.placement():
+            store._execute(
+                f"CREATE INDEX IF NOT EXISTS articles_vector_{int(dim)} ON articles USING hnsw"
+                f" ((vector::{self._cast}) halfvec_ip_ops)"
+                f" WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
+            )
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Nothing to do: the row's insert updated the HNSW index in the same transaction."""
@@ -120,20 +121,21 @@ class PostgresStore(SQLStore):
         self._db = psycopg.connect(url, autocommit=True)
         self._depth = 0
         self._index: PgVectorIndex | None = None
-        self._db.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        register_vector(self._db)
-        self._db.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
         # Like SQLite's synchronous=NORMAL in WAL mode: a commit does not wait for its WAL flush.
         # A server crash may lose the last few articles, never part of one (each is a
         # transaction), and a re-run stores them again.  Per article this saves an fsync.
         self._db.execute("SET synchronous_commit = off")
-        # One advisory lock per database (and schema): creating the schema and placing articles.
+        self._db.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
+        # One advisory lock per database and schema: placing articles, and creating what is
+        # missing (two processes opening a new store at once would otherwise race).
         schema = self._one("SELECT current_schema()")
         self._lock_key = zlib.crc32(f"storylines:{schema}".encode()) - 2**31
-        with self.placement(), self._db.transaction():  # no pipeline: the schema is several statements
+        with self.placement(), self._db.transaction():
+            self._db.execute("CREATE EXTENSION IF NOT EXISTS vector")
             self._db.execute(SCHEMA)
             if self.get_meta("store_uuid") is None:
                 self.set_meta("store_uuid", uuid.uuid4().hex)
+        register_vector(self._db)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         return self._db.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
