@@ -19,7 +19,7 @@ from storylines.cluster.online import OnlineStoryClusterer
 from storylines.engine import Engine
 from storylines.service import IngestService
 from storylines.settings import SettingsError
-from storylines.store import Store, TextQuery, open_store
+from storylines.store import Store, TextQuery, VectorIndex, open_store
 from tests.test_cluster_double import CosineComparer
 
 
@@ -169,6 +169,11 @@ def test_engine_refuses_a_store_of_another_model(store_url: str) -> None:
     Engine.open(store_url, CosineComparer()).close()
     with pytest.raises(SettingsError, match="test-cosine-32"):
         Engine.open(store_url, CosineComparer(dim=32))
+
+
+def test_backend_implements_the_protocols(store: Store) -> None:
+    assert isinstance(store, Store) and isinstance(store.vector_index(4), VectorIndex)
+    assert store.vector_index(4) is store.vector_index(4)
 
 
 def test_meta_is_kept(store: Store) -> None:
