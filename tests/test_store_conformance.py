@@ -135,8 +135,7 @@ def test_keyword_search_takes_no_operators(store: Store) -> None:
         assert [h.article_id for h in store.search(TextQuery.from_text(text, match_all=False))] == [CALL.id]
 
 
-@pytest.mark.parametrize("backend", ["postgres"])
-def test_keyword_search_finds_chinese_words_inside_sentences(backend: str, postgres_server: str) -> None:
+def test_postgres_keyword_search_finds_chinese_words_inside_sentences(postgres_server: str) -> None:
     """Chinese has no spaces: PostgreSQL indexes characters and pairs (SQLite's FTS5 tokenizer
     keeps a whole run of Han characters as one token, so it is not part of the shared contract)."""
     from tests.conftest import fresh_postgres
