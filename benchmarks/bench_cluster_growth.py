@@ -2,7 +2,7 @@
 
 Synthetic 384-d vectors drawn around random event centres (cosine ≈ 0.8 inside an event, ≈ 0
 across) and the tests' cosine comparer stand in for the model, so what is timed is the
-clusterer itself: ANN search, ``candidates`` comparisons and one SQLite transaction per article
+clusterer itself: ANN search, ``candidates`` comparisons and one store transaction per article
 (embedding excluded); "decide" (search + compare) and "store" (transaction + index insert)
 are the mean split of that time.  Between checkpoints the store is filled in bulk (many articles per
 transaction, the index grown in batches), because placing a million articles one by one would
@@ -11,6 +11,7 @@ continuing existing events, half starting new ones — are placed one at a time 
 ``OnlineStoryClusterer.place`` and timed.
 
 Run: PYTHONPATH=. python benchmarks/bench_cluster_growth.py [--sizes 1000,10000,100000,1000000]
+     [--db postgresql://…]   (an empty PostgreSQL database; default: a temporary SQLite file)
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ import numpy as np
 
 from storylines.article import Article
 from storylines.cluster.online import EVENT_SAMPLE, OnlineStoryClusterer
-from storylines.store import SQLiteStore
-from storylines.store.index import VectorIndex
+from storylines.store import Store, VectorIndex, open_store
 from tests.test_cluster_double import CosineComparer, VectorRepresentation
 
 DIM, EVENT_SIZE, SPREAD = 384, 5, 0.5
@@ -57,7 +57,7 @@ class Synthetic:
 
 
 def bulk_fill(
-    store: SQLiteStore, index: VectorIndex, data: Synthetic, until: int, batch: int = 20_000
+    store: Store, index: VectorIndex, data: Synthetic, until: int, batch: int = 20_000
 ) -> None:
     """Grow the store to ``until`` articles, EVENT_SIZE per event, many per transaction."""
     while data.count < until:
@@ -100,11 +100,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000,1000000")
     parser.add_argument("--measure", type=int, default=1000, help="articles placed and timed per checkpoint")
     parser.add_argument("--folder", default=None, help="where the store goes (default: a temp folder)")
+    parser.add_argument("--db", default=None, help="an empty store to fill (e.g. postgresql://…)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.folder) as folder:
-        store = SQLiteStore(str(Path(folder) / "growth.db"))
+        store = open_store(args.db or Path(folder) / "growth.db")
         comparer = CosineComparer(dim=DIM)
-        index = VectorIndex(DIM)
+        index = store.vector_index(DIM)
         clusterer = OnlineStoryClusterer(comparer, store, index=index)
         clusterer.settings.save_index_every = 10**12  # snapshots are not part of the per-article cost
         data = Synthetic()
@@ -125,10 +126,11 @@ def main() -> None:
                 1000 * (clusterer.timings[stage] - before.get(stage, 0)) / args.measure
                 for stage in ("cluster", "store")
             )
+            count = store.counts().articles
             print(
-                f"{store.counts().articles:>9} {np.percentile(latencies, 50):>7.2f} "
+                f"{count:>9} {np.percentile(latencies, 50):>7.2f} "
                 f"{np.percentile(latencies, 99):>7.2f} {latencies.max():>7.1f} {decide:>9.2f} {write:>8.2f} "
-                f"{index.nbytes() / index.ntotal:>11.0f} {rss_mb():>7.0f} {rss_mb() - base_rss:>12.0f} "
+                f"{index.nbytes() / count:>11.0f} {rss_mb():>7.0f} {rss_mb() - base_rss:>12.0f} "
                 f"{filled:>7.0f}",
                 flush=True,
             )

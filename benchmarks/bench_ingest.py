@@ -46,26 +46,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         os.environ["STORYLINES_CACHE_DIR"] = str(Path(folder) / "cache")
         from storylines.article import Article
-        from storylines.cluster.feed import configured_comparer, feed
-        from storylines.cluster.online import OnlineStoryClusterer
+        from storylines.engine import Engine
         from storylines.ingest import read_paths
-        from storylines.pipeline import default_pipeline
-        from storylines.store import open_store
+        from storylines.service import IngestService
 
         corpus = Path(folder) / "corpus"
         corpus.mkdir()
         mean_bytes = write_articles(args.pairs, corpus, args.n)
         started = time.perf_counter()
-        comparer, pipeline = configured_comparer(), default_pipeline()
-        store = open_store(Path(folder) / "bench.db")
-        clusterer = OnlineStoryClusterer(comparer, store)
-        warm_up = Article(source="warm-up", title="Models load on first use", raw_text="Not timed.")
-        comparer.represent_many([pipeline(warm_up)])
-        loaded = time.perf_counter()
-        report = feed(read_paths([str(corpus)]), clusterer, pipeline)
-        clusterer.close()
-        wall = time.perf_counter() - loaded
-        store.close()
+        with Engine.open(Path(folder) / "bench.db") as engine:
+            service = IngestService(engine)
+            warm_up = Article(source="warm-up", title="Models load on first use", raw_text="Not timed.")
+            engine.comparer.represent_many([service.pipeline(warm_up)])
+            loaded = time.perf_counter()
+            report = service.run(read_paths([str(corpus)]))
+            wall = time.perf_counter() - loaded
     print(f"{report.stored} articles, mean {mean_bytes:.0f} bytes, models loaded in {loaded - started:.1f} s")
     print(f"end-to-end {report.stored / wall:.1f} articles/s ({wall:.1f} s)")
     for stage in ("read", "enrich", "embed", "cluster", "store"):

@@ -70,7 +70,6 @@ def _article(rng: random.Random, lang: str, story: int, day: str) -> Article:
 def build_store(path: Path, n_articles: int, seed: int = 7) -> None:
     """Synthetic storylines of 1–3 events of 1–6 articles, two years of days, four languages."""
     from storylines.store import open_store
-    from storylines.store.index import VectorIndex, index_path
 
     rng, np_rng = random.Random(seed), np.random.default_rng(seed)
     store = open_store(path)
@@ -98,8 +97,7 @@ def build_store(path: Path, n_articles: int, seed: int = 7) -> None:
                 store.save_event(event)
         if story % 2000 == 0:
             print(f"  {written} articles, {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    index = VectorIndex.open_for(store, DIM)
-    index.save(index_path(store.path), store.get_meta("store_uuid") or "")
+    store.vector_index(DIM).save()  # built now, so the server need not build it on start
     store.set_meta("bench_articles", str(n_articles))
     store.close()
     print(f"built {written} articles in {story} storylines in {time.perf_counter() - started:.0f} s")

@@ -82,14 +82,14 @@ def load_settings(store: Store, model_id: str, overrides: dict[str, Any] | None 
     stored_model = store.get_meta(MODEL_KEY)
     if stored_model is not None and stored_model != model_id:
         raise SettingsError(
-            f"{store.path} holds vectors of model {stored_model!r}, not {model_id!r}: "
+            f"{store.url} holds vectors of model {stored_model!r}, not {model_id!r}: "
             "use another store or re-ingest into a new one"
         )
     saved = store.get_meta(SETTINGS_KEY)
     try:
         settings = ClusterSettings.model_validate_json(saved) if saved else ClusterSettings()
     except ValidationError as error:
-        raise SettingsError(f"{store.path} holds invalid settings: {_one_line(error)}") from None
+        raise SettingsError(f"{store.url} holds invalid settings: {_one_line(error)}") from None
     if overrides:
         settings = settings.with_overrides(overrides)
     if stored_model is None or saved != settings.model_dump_json() or overrides:

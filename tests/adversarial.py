@@ -157,29 +157,24 @@ def write_corpus(out: Path) -> dict[str, list[Path]]:
 
 def run(out: Path, db: Path) -> None:
     """Ingest case by case into one store; one JSON line per case."""
-    from storylines.cluster.feed import configured_comparer, feed
-    from storylines.cluster.online import OnlineStoryClusterer
+    from storylines.engine import Engine
     from storylines.ingest import read_paths
-    from storylines.pipeline import default_pipeline
-    from storylines.store import open_store
+    from storylines.service import IngestService
 
-    store = open_store(db)
-    clusterer = OnlineStoryClusterer(configured_comparer(), store)
-    pipeline = default_pipeline()
-    for folder in sorted(path for path in out.iterdir() if path.is_dir()):
-        started = time.perf_counter()
-        files = sorted(str(path) for path in folder.iterdir())  # named one by one: the FIFO too
-        report = feed(read_paths(files), clusterer, pipeline)
-        titles = [stored.article.title for stored in map(store.get_article, report.assignments) if stored]
-        line = {
-            "case": folder.name,
-            "seconds": round(time.perf_counter() - started, 2),
-            "stored_titles": titles,
-            "skipped": [f"{item.source}: {item.reason}" for item in report.skipped.first],
-        }
-        print(json.dumps(line, ensure_ascii=False), flush=True)
-    clusterer.close()
-    store.close()
+    with Engine.open(db) as engine:
+        service = IngestService(engine)
+        for folder in sorted(path for path in out.iterdir() if path.is_dir()):
+            started = time.perf_counter()
+            files = sorted(str(path) for path in folder.iterdir())  # named one by one: the FIFO too
+            report = service.run(read_paths(files))
+            stored = map(engine.store.get_article, report.assignments)
+            line = {
+                "case": folder.name,
+                "seconds": round(time.perf_counter() - started, 2),
+                "stored_titles": [found.article.title for found in stored if found],
+                "skipped": [f"{item.source}: {item.reason}" for item in report.skipped.first],
+            }
+            print(json.dumps(line, ensure_ascii=False), flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports kB
     print(json.dumps({"peak_rss_bytes": peak}))
 

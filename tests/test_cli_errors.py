@@ -74,8 +74,8 @@ def test_progress_in_a_log_is_periodic_lines_with_rate_and_eta() -> None:
     import io
 
     from storylines.cli.progress import IngestProgress
-    from storylines.cluster.feed import IngestReport
     from storylines.ingest import ReadProgress
+    from storylines.service import IngestReport
 
     log = io.StringIO()  # not a terminal
     read = ReadProgress(total=4 * 2**20)

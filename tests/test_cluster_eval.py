@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from storylines.cli import app
 from storylines.cluster.evaluate import bcubed, holdout_split, pairwise_scores, read_labelled, score
+from storylines.store import open_store
 
 
 def test_bcubed_matches_a_hand_worked_example() -> None:
@@ -56,14 +57,19 @@ def test_read_labelled_and_score_by_language(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_eval_clusters_cli_prints_the_json_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STORYLINES_COMPARER", "tests.test_cluster_double:CosineComparer")
-    result = CliRunner().invoke(
-        app, ["eval", "clusters", str(write_jsonl(tmp_path / "g.jsonl")), "--json", "--set", "event_days=2"]
-    )
+    db = tmp_path / "eval.db"
+    gold = str(write_jsonl(tmp_path / "g.jsonl"))
+    options = ["--json", "--set", "event_days=2", "--holdout", "0.5", "--db", str(db)]
+    result = CliRunner().invoke(app, ["eval", "clusters", gold, *options])
     assert result.exit_code == 0, result.output
     scores = json.loads(result.output)
     keys = {"bcubed_f1", "pairwise_p", "pairwise_f1", "largest", "storyline_purity", "seconds"}
     assert keys <= set(scores)
-    assert scores["bcubed_p"] == 1.0
+    assert scores["bcubed_p"] == 1.0 and scores["holdout"] == 0.5
+    store = open_store(db)  # the engine saved the --set value with the store it filled
+    assert json.loads(store.get_meta("settings") or "{}")["event_days"] == 2
+    assert store.counts().articles == holdout_split(3, 0.5)[1]
+    store.close()
 
 
 def test_eval_clusters_rejects_a_bad_setting(tmp_path: Path) -> None:

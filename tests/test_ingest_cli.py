@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from storylines.store import SQLiteStore
-from storylines.store.index import VectorIndex
 
 REPO = Path(__file__).resolve().parents[1]
 DOUBLE = "tests.test_cluster_double:CosineComparer"
@@ -79,7 +78,7 @@ def test_sigkill_mid_ingest_leaves_a_consistent_store_that_a_rerun_completes(tmp
     assert store.counts().articles == n and store.check_integrity() == []
     sources = {store.get_article(ref.id).article.source for ref in store.get_refs(range(1, n + 1))}
     assert sources == {str(corpus / f"{i:04}.txt") for i in range(n)}
-    assert VectorIndex.open_for(store, 64).ntotal == n
+    assert store.vector_index(64).ntotal == n
 
 
 @pytest.mark.slow

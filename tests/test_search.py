@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from storylines.cli import app
-from storylines.serve.search import RRF_K, keyword_query, reciprocal_rank_fusion
+from storylines.serve.search import RRF_K, reciprocal_rank_fusion
+from storylines.store import TextQuery
+from storylines.store.sqlite import fts_query
+
+
+def keyword_query(text: str, match_all: bool = False) -> str | None:
+    query = TextQuery.from_text(text, match_all)
+    return fts_query(query) if query else None
 
 
 def test_keyword_query_quotes_every_word() -> None:
@@ -69,7 +76,7 @@ def test_search_command_text_with_language_filter(sample_db: Path) -> None:
 
 
 def test_keyword_query_can_require_every_word() -> None:
-    assert keyword_query("Putin Obama putin", "AND") == '"putin" AND "obama"'
+    assert keyword_query("Putin Obama putin", match_all=True) == '"putin" AND "obama"'
 
 
 def test_a_snippet_without_words_falls_back_to_the_body() -> None:

@@ -9,6 +9,7 @@ import sys
 
 from storylines.cli import cluster_cmds, compare_cmd, inspect_cmd, serve_cmds  # noqa: F401
 from storylines.cli.app import app
+from storylines.settings import SettingsError
 from storylines.skips import one_line
 from storylines.store import StoreError
 
@@ -20,8 +21,8 @@ def main() -> None:
     """Run the app; errors a user can fix end in one line on stderr, not a traceback."""
     try:
         app()
-    except (StoreError, sqlite3.Error, OSError) as error:
-        kind = "" if isinstance(error, StoreError) else f"{type(error).__name__}: "
+    except (StoreError, SettingsError, sqlite3.Error, OSError) as error:
+        kind = "" if isinstance(error, StoreError | SettingsError) else f"{type(error).__name__}: "
         print(f"storylines: {one_line(kind + str(error), 500)}", file=sys.stderr)
         sys.exit(EXIT_FAILED)
     except KeyboardInterrupt:

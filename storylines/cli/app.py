@@ -1,5 +1,7 @@
 """The ``storylines`` command: one Typer app, each command in its own module."""
 
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(
@@ -9,3 +11,13 @@ app = typer.Typer(
 )
 eval_app = typer.Typer(no_args_is_help=True, help="Measure quality against labelled data.")
 app.add_typer(eval_app, name="eval")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="STORYLINES_DB",
+        show_envvar=True,
+        help="Store: a SQLite file or a postgresql:// URL (default: storylines.db in the user data folder).",
+    ),
+]

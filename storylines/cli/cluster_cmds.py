@@ -12,14 +12,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from storylines.article import Article, Skipped
-from storylines.cli.app import app, eval_app
+from storylines.cli.app import DbOption, app, eval_app
 
 if TYPE_CHECKING:
-    from storylines.cluster.feed import IngestReport
+    from storylines.service import IngestReport
 
-DbOption = Annotated[
-    Path | None, typer.Option("--db", help="Store file (default: storylines.db in the user data folder).")
-]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
@@ -59,40 +56,51 @@ def ingest(
     reference_date: ReferenceDate = None,
     batch_size: Annotated[int, typer.Option(min=1, max=4096, help="Articles embedded together.")] = 16,
     set_: SetOption = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Read, enrich and embed on a local Dask cluster of this many processes."),
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Read, enrich and embed on an existing Dask cluster (tcp://host:8786).")
+    ] = None,
 ) -> None:
     """Read, enrich, embed and cluster articles into the store; safe to re-run or interrupt."""
     from storylines.cli.progress import IngestProgress
-    from storylines.cluster.feed import configured_comparer, feed
-    from storylines.cluster.online import OnlineStoryClusterer
+    from storylines.engine import Engine
     from storylines.ingest import ReadProgress, read_paths
     from storylines.pipeline import default_pipeline
-    from storylines.settings import load_settings
-    from storylines.store import StoreError, open_store
+    from storylines.service import IngestService
 
     pipeline = default_pipeline(reference_date_option(reference_date))
     overrides = settings_option(set_)
-    store = open_store(db)
-    try:
-        comparer = configured_comparer()
-        settings = load_settings(store, comparer.model_id, overrides)
-        clusterer = OnlineStoryClusterer(comparer, store, settings)
-    except ValueError as error:  # the store holds another model's vectors
-        raise StoreError(str(error)) from error
     read_progress = ReadProgress()
-    with IngestProgress(read_progress) as progress:
-        items = _without_store_files(read_paths(paths, progress=read_progress), store.path)
-        report = feed(items, clusterer, pipeline, batch_size, on_batch=progress.update)
-    clusterer.close()
-    _print_summary(report, store.path)
-    store.close()
+    with Engine.open(db, overrides=overrides) as engine, IngestProgress(read_progress) as progress:
+        service = IngestService(engine, pipeline, batch_size)
+        if workers or scheduler:
+            from storylines.distributed import open_client, run_distributed
+
+            with open_client(workers, scheduler) as client:
+                own = _store_files(engine.url)
+                report = run_distributed(
+                    service, paths, client, reference_date, own, on_batch=progress.update
+                )
+        else:
+            items = _without_store_files(read_paths(paths, progress=read_progress), engine.url)
+            report = service.run(items, on_batch=progress.update)
+    _print_summary(report, engine.url)
     if report.skipped:  # the same contract as `inspect`: the exit status tells whether anything was skipped
         raise typer.Exit(code=2)
 
 
-def _without_store_files(items: Iterable[Article | Skipped], db_path: str) -> Iterator[Article | Skipped]:
-    """A store kept inside the folder being ingested is not input: drop its files, not report them."""
+def _store_files(url: str) -> set[str]:
+    """The files of a SQLite store (none for a server): not input when inside a folder being read."""
     suffixes = ("", "-wal", "-shm", "-journal", ".faiss", ".faiss.lock")
-    own = {f"{Path(db_path).resolve()}{suffix}" for suffix in suffixes}
+    return {f"{Path(url).resolve()}{suffix}" for suffix in suffixes}
+
+
+def _without_store_files(items: Iterable[Article | Skipped], url: str) -> Iterator[Article | Skipped]:
+    """A store kept inside the folder being ingested is not input: drop its files, not report them."""
+    own = _store_files(url)
     for item in items:
         if not (isinstance(item, Skipped) and str(Path(item.source).resolve()) in own):
             yield item
@@ -168,15 +176,19 @@ def eval_clusters(
         float, typer.Option(min=0, max=0.99, help="Score only the last share by time, as a fresh stream.")
     ] = 0.0,
     set_: SetOption = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="An empty store to cluster into, e.g. postgresql://… (default: a temporary file)."
+        ),
+    ] = None,
 ) -> None:
     """Cluster a labelled file in time order; print B-cubed and pairwise scores, overall and per language."""
     from storylines.cluster.evaluate import evaluate_clusters
-    from storylines.settings import ClusterSettings
 
     if level not in ("event", "storyline"):
         raise typer.BadParameter("--level must be 'event' or 'storyline'")
-    settings = ClusterSettings().with_overrides(settings_option(set_))
-    result = evaluate_clusters(file, level, settings, holdout)  # type: ignore[arg-type]
+    result = evaluate_clusters(file, level, holdout, db, overrides=settings_option(set_))  # type: ignore[arg-type]
     if as_json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return

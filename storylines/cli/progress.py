@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 from storylines.ingest import ReadProgress
 
 if TYPE_CHECKING:
-    from storylines.cluster.feed import IngestReport
+    from storylines.service import IngestReport
 
 LOG_EVERY_S = 10.0  # seconds between progress lines when stderr is not a terminal
 MB = 2**20

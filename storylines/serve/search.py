@@ -1,4 +1,4 @@
-"""Hybrid search: FTS5 keywords and cross-lingual vectors, fused by reciprocal rank.
+"""Hybrid search: the store's keyword search and cross-lingual vectors, fused by reciprocal rank.
 
 Keywords find exact names and rare words in the query's own script; the e5 query vector finds
 reports in any language ("Путин Обама Сирия" → English wire copy).  Reciprocal rank fusion
@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import regex
 
+from storylines.store.base import TextQuery
 from storylines.store.words import segment_query
 
 if TYPE_CHECKING:
-    from storylines.store import Store, StoredArticle
-    from storylines.store.index import VectorIndex
+    from storylines.store import Store, StoredArticle, VectorIndex
 
 RRF_K = 60  # the constant from the RRF paper; damps the weight of the very top ranks
 MAX_QUERY_CHARS = 500
@@ -88,16 +88,6 @@ def query_words(text: str) -> list[str]:
     return list(dict.fromkeys(_WORD.findall(segment_query(text).lower())))
 
 
-def keyword_query(text: str, operator: str = "OR") -> str | None:
-    """User text as a safe FTS5 query: every word quoted (no operator injection), joined by
-    ``OR`` (any may match) or ``AND`` (all must)."""
-    return _joined(query_words(text), operator) or None
-
-
-def _joined(words: list[str], operator: str) -> str:
-    return f" {operator} ".join(f'"{word}"' for word in words)
-
-
 def reciprocal_rank_fusion(
     rankings: dict[str, list[str]], k: int = RRF_K
 ) -> dict[str, tuple[float, list[str]]]:
@@ -117,15 +107,13 @@ def _snippet(found: str, body: str) -> str:
 
 
 class HybridSearcher:
-    """Searches one store; keeps its own vector index caught up with the store's rowids."""
+    """Searches one store with its vector index (pass the engine's, so a server holds one copy)."""
 
     def __init__(self, store: Store, embedder: QueryEmbedder, index: VectorIndex | None = None):
-        from storylines.store.index import VectorIndex
-
         self.store = store
         self.embedder = embedder
-        self._index = index or VectorIndex.open_for(store, embedder.dim)
-        self._index_lock = threading.Lock()  # faiss may not add and search at the same time
+        self._index = index or store.vector_index(embedder.dim)
+        self._hubness_lock = threading.Lock()  # one catch-up at a time grows the hubness table
         self._embed_cached = lru_cache(maxsize=4096)(self._embed)
         self._background: np.ndarray | None = None  # unit vectors of BACKGROUND_QUERIES
         self._hubness = np.zeros(0, dtype=np.float32)  # by rowid: mean cosine to the background
@@ -153,13 +141,26 @@ class HybridSearcher:
 
     def catch_up(self) -> None:
         """Add the vectors of articles stored since the index (and the hubness table) last looked."""
-        with self._index_lock:
-            if self._background is None:
-                background = self.embedder.embed_queries(list(BACKGROUND_QUERIES))
-                self._background = background / np.linalg.norm(background, axis=1, keepdims=True)
-            self._index.catch_up(self.store)
-            for rowids, vectors in self.store.iter_vectors(after_rowid=self._hubness_upto):
-                self._note_hubness(rowids, vectors)
+        self._index.catch_up()  # articles another process stored meanwhile
+        with self._hubness_lock:
+            self._take_in_hubness()
+
+    def _take_in_hubness(self) -> None:
+        """Extend the hubness table to the articles stored since it last looked (lock held)."""
+        if self._background is None:
+            background = self.embedder.embed_queries(list(BACKGROUND_QUERIES))
+            self._background = background / np.linalg.norm(background, axis=1, keepdims=True)
+        for rowids, vectors in self.store.iter_vectors(after_rowid=self._hubness_upto):
+            self._note_hubness(rowids, vectors)
+
+    def _hubness_of(self, rowids: np.ndarray) -> np.ndarray:
+        """Hubness of index hits.  The index is shared with writers, so a hit may be newer than the
+        table: the table takes it in first, and a row not yet readable here counts as no hub."""
+        with self._hubness_lock:
+            if int(rowids.max()) > self._hubness_upto:
+                self._take_in_hubness()
+            table = self._hubness
+            return np.array([table[r] if r < len(table) else 0.0 for r in rowids], dtype=np.float32)
 
     def _note_hubness(self, rowids: np.ndarray, vectors: np.ndarray) -> None:
         if int(rowids[-1]) >= len(self._hubness):
@@ -176,17 +177,18 @@ class HybridSearcher:
         Articles holding every word come first; any-word matches fill up only when those are too
         few, and only for the query's rarest words: bm25 ranks every match, and an OR of frequent
         words matches a large share of the store (most of the cost of a search, and noise)."""
-        words = query_words(query)
+        words = tuple(query_words(query))
         if not words:
             return [], {}
-        found = self.store.search(_joined(words, "AND"), limit=depth)
+        found = self.store.search(TextQuery(words, match_all=True), limit=depth)
         if len(found) < depth and len(words) > 1:
             frequencies = self.store.term_frequencies(words)
             common = max(COMMON_WORD_SHARE * self.store.max_rowid(), MIN_COMMON_DOCS)
             rare = sorted((w for w in words if 0 < frequencies.get(w, 0) <= common), key=frequencies.get)
             if rare:
                 seen = {hit.article_id for hit in found}
-                any_word = self.store.search(_joined(rare[:MAX_ANY_WORDS], "OR"), limit=depth)
+                rarest = TextQuery(tuple(rare[:MAX_ANY_WORDS]), match_all=False)
+                any_word = self.store.search(rarest, limit=depth)
                 found = (found + [hit for hit in any_word if hit.article_id not in seen])[:depth]
         return [hit.article_id for hit in found], {hit.article_id: hit.snippet for hit in found}
 
@@ -196,11 +198,10 @@ class HybridSearcher:
             return []
         self.catch_up()
         vector = self._embed_cached(query)
-        with self._index_lock:
-            rowids, cosines = self._index.search(vector, depth)
-            standout = cosines / max(float(np.linalg.norm(vector)), 1e-9) - self._hubness[rowids]
+        rowids, cosines = self._index.search(vector, depth)
         if len(rowids) == 0:
             return []
+        standout = cosines / max(float(np.linalg.norm(vector)), 1e-9) - self._hubness_of(rowids)
         floor = max(MIN_STANDOUT, float(standout.max()) - MAX_STANDOUT_SPREAD)
         close = [int(rowids[i]) for i in np.argsort(-standout) if standout[i] >= floor]
         return [ref.id for ref in self.store.get_refs(close)] if close else []

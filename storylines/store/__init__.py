@@ -1,7 +1,8 @@
-"""Storage: the :class:`Store` interface, its SQLite backend and the vector index beside it."""
+"""Storage: the :class:`Store` interface and its backends, chosen by the URL given to :func:`open_store`."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -14,8 +15,13 @@ from storylines.store.base import (
     StoreCounts,
     StoredArticle,
     StorylineRecord,
+    TextQuery,
+    VectorIndex,
 )
 from storylines.store.sqlite import SQLiteStore
+
+DB_ENV = "STORYLINES_DB"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 def default_db_path() -> Path:
@@ -32,20 +38,38 @@ class StoreError(Exception):
     ``str(exc)`` is a one-line message for the user."""
 
 
-def open_store(path: str | Path | None = None) -> Store:
-    """Open (creating if needed) the store at ``path``, or the default one."""
-    path = Path(path or default_db_path())
+def resolve_db(db: str | Path | None = None) -> str:
+    """The store to use: ``db``, else $STORYLINES_DB, else the user data folder's file."""
+    return str(db or os.environ.get(DB_ENV) or default_db_path())
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(POSTGRES_SCHEMES)
+
+
+def open_store(db: str | Path | None = None) -> Store:
+    """Open (creating the schema if needed) a store: a ``postgresql://`` URL or a SQLite file path."""
+    url = resolve_db(db)
+    if is_postgres(url):
+        from storylines.store.postgres import PostgresStore, psycopg
+
+        try:
+            return PostgresStore(url)
+        except psycopg.OperationalError as error:
+            raise StoreError(f"cannot open store {url}: {str(error).strip().splitlines()[0]}") from error
+    path = Path(url)
     if path.is_dir():
         raise StoreError(f"cannot open store {path}: it is a folder, not a store file")
     if not path.parent.is_dir():
         raise StoreError(f"cannot open store {path}: folder {path.parent} does not exist")
     try:
-        return SQLiteStore(str(path))
+        return SQLiteStore(url)
     except sqlite3.Error as error:
         raise StoreError(f"cannot open store {path}: {error}") from error
 
 
 __all__ = [
+    "DB_ENV",
     "ArticleRef",
     "EventRecord",
     "MembershipChange",
@@ -56,6 +80,10 @@ __all__ = [
     "StoreError",
     "StoredArticle",
     "StorylineRecord",
+    "TextQuery",
+    "VectorIndex",
     "default_db_path",
+    "is_postgres",
     "open_store",
+    "resolve_db",
 ]

@@ -1,9 +1,10 @@
-"""The one storage interface every backend implements (SQLite now, PostgreSQL later).
+"""The one storage interface every backend implements: SQLite (embedded) and PostgreSQL.
 
 The clusterer, the CLI, search and the REST API talk only to :class:`Store`.  Everything an
 implementation needs to hold is here: articles with their enrichment and comparer
 representation, events and storylines, the membership of articles in events (with history)
-and of events in storylines (with history), and a keyword search hook.
+and of events in storylines (with history), keyword search (:class:`TextQuery`, no query
+syntax of any backend outside ``store/``) and the nearest-neighbour index (:class:`VectorIndex`).
 
 Writes happen inside :meth:`Store.transaction`; a backend must make each transaction atomic so
 that a crash leaves either all or none of one article's rows (crash safety of ``ingest``).
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+import regex
 
 from storylines.article import Article
 
@@ -89,6 +91,65 @@ class SearchHit:
     score: float  # backend rank, higher is better
 
 
+_WORD = regex.compile(r"[\p{L}\p{N}]+")
+# Scripts written without spaces: a "word" of the regex is a whole phrase, so terms are characters
+# and character pairs (the usual bigram indexing of CJK search engines).
+_UNSPACED = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]")
+
+
+def word_terms(word: str) -> list[str]:
+    """Index terms of one word: the word itself, or its characters and character pairs."""
+    if not _UNSPACED.search(word):
+        return [word]
+    return [*word, *(word[i : i + 2] for i in range(len(word) - 1))]
+
+
+def text_terms(text: str) -> list[str]:
+    """Index terms of a text in any script (backends without their own word breaker use these)."""
+    return [term for word in _WORD.findall(text.lower()) for term in word_terms(word)]
+
+
+@dataclass(frozen=True)
+class TextQuery:
+    """Words a keyword search looks for: all of them (``match_all``) or any.  Backends turn it
+    into their own syntax, so user text never reaches a query language (no operator injection)."""
+
+    words: tuple[str, ...]
+    match_all: bool = True
+
+    @classmethod
+    def from_text(cls, text: str, match_all: bool = True) -> TextQuery | None:
+        words = tuple(dict.fromkeys(_WORD.findall(text.lower())))
+        return cls(words, match_all) if words else None
+
+
+@runtime_checkable
+class VectorIndex(Protocol):
+    """Nearest stored articles by cosine, keyed by article rowid; owned by the store."""
+
+    dim: int
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Index vectors of articles just stored (a no-op where the store indexes on insert)."""
+        ...
+
+    def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rowids, cosine similarities) of the k nearest, best first."""
+        ...
+
+    def catch_up(self) -> None:
+        """Take in articles other connections stored since this index last looked."""
+        ...
+
+    def save(self) -> None:
+        """Persist what is only cached in memory (a no-op where the store is the index)."""
+        ...
+
+    def nbytes(self) -> int:
+        """Bytes the index takes (RAM for faiss, disk pages for HNSW in PostgreSQL)."""
+        ...
+
+
 @dataclass
 class StoreCounts:
     articles: int
@@ -101,14 +162,23 @@ class StoreCounts:
 class Store(Protocol):
     """Narrow storage interface; see :class:`storylines.store.sqlite.SQLiteStore`."""
 
-    path: str
+    url: str  # what ``open_store`` was given: a file path or a ``postgresql://`` URL
 
     # --- transactions -------------------------------------------------------------------
     def transaction(self) -> AbstractContextManager[None]:
         """All writes inside one ``with`` commit together or not at all."""
         ...
 
+    def placement(self) -> AbstractContextManager[None]:
+        """Held around deciding and storing one article, so that concurrent writers (several
+        processes on one PostgreSQL) place one at a time and each sees the others' articles."""
+        ...
+
     def close(self) -> None: ...
+
+    def vector_index(self, dim: int) -> VectorIndex:
+        """The store's vector index (one per store object, shared by the clusterer and search)."""
+        ...
 
     # --- articles -----------------------------------------------------------------------
     def add_article(
@@ -193,8 +263,8 @@ class Store(Protocol):
     # --- reading ------------------------------------------------------------------------
     def counts(self) -> StoreCounts: ...
 
-    def search(self, query: str, limit: int = 20) -> list[SearchHit]:
-        """Keyword search over title and text (SQLite: FTS5 query syntax)."""
+    def search(self, query: TextQuery, limit: int = 20) -> list[SearchHit]:
+        """Keyword search over title and text, best first; snippets mark matches with [ ]."""
         ...
 
     def term_frequencies(self, terms: Sequence[str]) -> dict[str, int]:

@@ -166,7 +166,7 @@ class VectorIndex:
     @classmethod
     def open_for(cls, store: Store, dim: int, path: str | Path | None = None) -> VectorIndex:
         """Load the index saved next to the store and repair it from the store's ids."""
-        path = path or index_path(store.path)
+        path = path or index_path(store.url)
         index = cls.load(path, store.get_meta("store_uuid") or "", dim)
         if index is None or index._sync(store) < 0:
             index = cls(dim)

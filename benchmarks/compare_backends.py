@@ -1,0 +1,82 @@
+"""Do SQLite and PostgreSQL give the same events and storylines for the same input?
+
+Ingests the same articles, in the same order, into a fresh SQLite file and an empty PostgreSQL
+database, then compares the two partitions (sets of article-id sets, so ids may differ): are they
+identical, and if not, how many articles sit in a group that differs and what B-cubed F1 one
+scores against the other.  The two vector indexes are approximate in different ways (faiss HNSW
+over 8-bit vectors, pgvector HNSW over half floats), so a candidate near the cut-off can differ.
+Input: a labelled CSV/JSONL (``eval clusters`` format, clustered in time order) or files/folders.
+
+Run: python benchmarks/compare_backends.py --db postgresql://… INPUT...
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from storylines.article import Article
+from storylines.engine import Engine
+from storylines.service import IngestService
+
+
+def read_input(inputs: list[str]) -> list[Article]:
+    from storylines.cluster.evaluate import read_labelled
+    from storylines.ingest import read_paths
+
+    if len(inputs) == 1 and inputs[0].endswith((".jsonl", ".csv")):
+        items = sorted(read_labelled(inputs[0]), key=lambda item: (item.time is None, item.time or ""))
+        return [item.article for item in items]
+    return [item for item in read_paths(inputs) if isinstance(item, Article)]
+
+
+def partitions(db: str, articles: list[Article]) -> tuple[set[frozenset[str]], set[frozenset[str]], float]:
+    started = time.perf_counter()
+    with Engine.open(db) as engine:
+        IngestService(engine).run(articles)
+        events: dict[int, set[str]] = defaultdict(set)
+        storylines: dict[int, set[str]] = defaultdict(set)
+        for article in articles:
+            stored = engine.store.get_article(article.id)
+            events[stored.event_id].add(article.id)
+            storylines[stored.storyline_id].add(article.id)
+    seconds = time.perf_counter() - started
+    return {frozenset(s) for s in events.values()}, {frozenset(s) for s in storylines.values()}, seconds
+
+
+def agreement(a: set[frozenset[str]], b: set[frozenset[str]]) -> tuple[int, float]:
+    """Articles whose group differs between the partitions, and B-cubed F1 of ``b`` against ``a``."""
+    from storylines.cluster.evaluate import bcubed
+
+    moved = sum(len(group) for group in a - b)
+    label_a = {article_id: i for i, group in enumerate(a) for article_id in group}
+    label_b = {article_id: i for i, group in enumerate(b) for article_id in group}
+    ids = sorted(label_a)
+    precision, recall = bcubed([str(label_a[i]) for i in ids], [label_b[i] for i in ids])
+    p, r = sum(precision) / len(ids), sum(recall) / len(ids)
+    return moved, 2 * p * r / (p + r)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("inputs", nargs="+")
+    parser.add_argument("--db", required=True, help="an empty PostgreSQL database")
+    args = parser.parse_args()
+    articles = read_input(args.inputs)
+    with tempfile.TemporaryDirectory() as folder:
+        sqlite = partitions(str(Path(folder) / "reference.db"), articles)
+    postgres = partitions(args.db, articles)
+    for name, index in (("events", 0), ("storylines", 1)):
+        moved, f1 = agreement(sqlite[index], postgres[index])
+        print(
+            f"{name}: sqlite {len(sqlite[index])}, postgres {len(postgres[index])}, "
+            f"identical: {moved == 0}, articles in differing groups: {moved}, B-cubed F1 {f1:.4f}"
+        )
+    print(f"{len(articles)} articles; seconds: sqlite {sqlite[2]:.0f}, postgres {postgres[2]:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""PostgreSQL backend: one database shared by several processes and machines.
+
+Vectors are pgvector ``halfvec`` columns with an HNSW index (inner product on unit vectors =
+cosine), so the database is the vector index: every writer and reader sees the same one, and
+nothing needs to be caught up or saved.  Keyword search is PostgreSQL's own (``tsvector`` +
+GIN) over terms made by :func:`~storylines.store.base.text_terms`, which index Chinese,
+Japanese, Korean and Thai by characters and character pairs, so every script is searchable
+without a language-specific parser.  Each transaction is one PostgreSQL transaction (one per
+article: a crash leaves all or none of its rows).  Placement is serialised across processes by
+an advisory lock, which blocks other placements only, never readers.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from storylines.article import Article
+from storylines.store.base import SearchHit, TextQuery, text_terms, word_terms
+from storylines.store.sql import SQLStore
+
+try:
+    import psycopg
+    from pgvector import HalfVector
+    from pgvector.psycopg import register_vector
+except ImportError as missing:  # pragma: no cover - only without the postgres extra
+    raise ImportError(
+        "PostgreSQL stores need psycopg and pgvector: pip install 'storylines[postgres]'"
+    ) from missing
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS storylines(
+    id bigserial PRIMARY KEY, created_at text NOT NULL, merged_into bigint REFERENCES storylines(id));
+CREATE TABLE IF NOT EXISTS events(
+    id bigserial PRIMARY KEY, storyline_id bigint NOT NULL REFERENCES storylines(id),
+    size integer NOT NULL DEFAULT 0, centroid bytea NOT NULL, stats text NOT NULL,
+    created_at text NOT NULL, merged_into bigint REFERENCES events(id));
+CREATE INDEX IF NOT EXISTS events_storyline ON events(storyline_id);
+CREATE TABLE IF NOT EXISTS articles(
+    rowid bigserial PRIMARY KEY, id text NOT NULL UNIQUE, title text NOT NULL, text text NOT NULL,
+    lang text, day text, data text NOT NULL, representation bytea NOT NULL, vector halfvec NOT NULL,
+    terms tsvector NOT NULL, duplicate_of text, event_id bigint REFERENCES events(id),
+    added_at text NOT NULL);
+CREATE INDEX IF NOT EXISTS articles_event ON articles(event_id);
+CREATE INDEX IF NOT EXISTS articles_terms ON articles USING gin(terms);
+CREATE TABLE IF NOT EXISTS history(
+    seq bigserial PRIMARY KEY, subject text NOT NULL, target_id bigint NOT NULL,
+    reason text NOT NULL, at text NOT NULL);
+CREATE INDEX IF NOT EXISTS history_subject ON history(subject);
+"""
+
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 64
+HNSW_EF_SEARCH = 64
+
+
+def ts_query(query: TextQuery) -> str:
+    """A ``tsquery`` literal: each word's terms AND-ed (a CJK word is a sequence of pairs), the
+    words AND-ed or OR-ed.  Terms are letters and digits only, so quoting them is enough."""
+    groups = []
+    for word in query.words:
+        terms = word_terms(word)
+        pairs = [t for t in terms if len(t) > 1] if len(terms) > 1 else terms
+        groups.append("(" + " & ".join(f"'{term}'" for term in pairs) + ")")
+    return f" {'&' if query.match_all else '|'} ".join(groups)
+
+
+def tsvector_literal(terms: list[str]) -> str:
+    """Terms with their positions (ranking counts them), taken as they are: no parser re-splits
+    them.  PostgreSQL caps positions at 16383; the terms hold no quotes to escape."""
+    return " ".join(f"'{term}':{min(i, 16_383)}" for i, term in enumerate(terms, start=1))
+
+
+class PgVectorIndex:
+    """The articles table's HNSW index, seen through the :class:`VectorIndex` protocol."""
+
+    def __init__(self, store: PostgresStore, dim: int):
+        self.dim = dim
+        self._store = store
+        self._cast = f"halfvec({int(dim)})"
+        with store.placement():
+            store._execute(
+                f"CREATE INDEX IF NOT EXISTS articles_vector_{int(dim)} ON articles USING hnsw"
+                f" ((vector::{self._cast}) halfvec_ip_ops)"
+                f" WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
+            )
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Nothing to do: the row's insert updated the HNSW index in the same transaction."""
+
+    def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = self._store._execute(
+            f"SELECT rowid, (vector::{self._cast} <#> ?) FROM articles"
+            f" ORDER BY vector::{self._cast} <#> ? LIMIT ?",
+            (HalfVector(vector), HalfVector(vector), int(k)),
+        ).fetchall()
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        return ids, -np.array([r[1] for r in rows], dtype=np.float32)
+
+    def catch_up(self) -> None:
+        """Nothing to do: every connection searches the same index."""
+
+    def save(self) -> None:
+        """Nothing to do: the index is part of the database."""
+
+    def nbytes(self) -> int:
+        return int(self._store._one("SELECT pg_relation_size(?::regclass)", (f"articles_vector_{self.dim}",)))
+
+
+class PostgresStore(SQLStore):
+    """The :class:`~storylines.store.base.Store` over a PostgreSQL database with pgvector."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._db = psycopg.connect(url, autocommit=True)
+        self._depth = 0
+        self._index: PgVectorIndex | None = None
+        # Like SQLite's synchronous=NORMAL in WAL mode: a commit does not wait for its WAL flush.
+        # A server crash may lose the last few articles, never part of one (each is a
+        # transaction), and a re-run stores them again.  Per article this saves an fsync.
+        self._db.execute("SET synchronous_commit = off")
+        self._db.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
+        # One advisory lock per database and schema: placing articles, and creating what is
+        # missing (two processes opening a new store at once would otherwise race).
+        schema = self._one("SELECT current_schema()")
+        self._lock_key = zlib.crc32(f"storylines:{schema}".encode()) - 2**31
+        with self.placement(), self._db.transaction():
+            self._db.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            self._db.execute(SCHEMA)
+            if self.get_meta("store_uuid") is None:
+                self.set_meta("store_uuid", uuid.uuid4().hex)
+        register_vector(self._db)
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        return self._db.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+
+    # --- transactions -------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Nested calls join the outermost transaction; it commits or rolls back as a whole."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._depth = 1
+        try:
+            with self._db.transaction():
+                yield
+        finally:
+            self._depth = 0
+
+    @contextmanager
+    def placement(self) -> Iterator[None]:
+        """A session advisory lock: other placements wait, readers and searches do not."""
+        self._db.execute("SELECT pg_advisory_lock(%s)", (self._lock_key,))
+        try:
+            yield
+        finally:
+            self._db.execute("SELECT pg_advisory_unlock(%s)", (self._lock_key,))
+
+    def close(self) -> None:
+        self._db.close()
+
+    def vector_index(self, dim: int) -> PgVectorIndex:
+        if self._index is None or self._index.dim != dim:
+            self._index = PgVectorIndex(self, dim)
+        return self._index
+
+    # --- backend specifics ----------------------------------------------------------------
+    def _insert_article(self, article: Article, row: dict[str, Any], vector: np.ndarray) -> int:
+        row["vector"] = HalfVector(np.asarray(vector, dtype=np.float32))
+        row["terms"] = tsvector_literal(text_terms(f"{article.title}\n{article.body}"))
+        values = ", ".join("?::tsvector" if name == "terms" else "?" for name in row)
+        sql = f"INSERT INTO articles({', '.join(row)}) VALUES ({values}) RETURNING rowid"
+        return int(self._one(sql, list(row.values())))
+
+    @staticmethod
+    def _decode_vector(value: Any) -> np.ndarray:
+        return value.to_numpy()
+
+    def search(self, query: TextQuery, limit: int = 20) -> list[SearchHit]:
+        rows = self._execute(
+            "SELECT id, title, ts_headline('simple', text, q,"
+            " 'StartSel=[, StopSel=], MaxWords=16, MinWords=6, MaxFragments=1, FragmentDelimiter=…'),"
+            " ts_rank(terms, q) AS rank FROM articles, CAST(? AS tsquery) AS q"
+            " WHERE terms @@ q ORDER BY rank DESC, rowid LIMIT ?",
+            (ts_query(query), limit),
+        ).fetchall()
+        return [SearchHit(article_id=r[0], title=r[1], snippet=r[2], score=float(r[3])) for r in rows]
+
+    def term_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        """Articles holding each word (its terms, as :func:`ts_query` matches them); GIN-indexed."""
+        return {
+            term: int(
+                self._one(
+                    "SELECT count(*) FROM articles WHERE terms @@ CAST(? AS tsquery)",
+                    (ts_query(TextQuery((term,))),),
+                )
+            )
+            for term in terms
+        }
+
+    def check_integrity(self) -> list[str]:
+        """Orphans and stale counts (PostgreSQL guards its own pages and indexes)."""
+        return self._consistency_problems()
+
+
+__all__ = ["PgVectorIndex", "PostgresStore"]
