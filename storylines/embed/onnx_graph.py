@@ -102,22 +102,32 @@ class _GraphBuilder:
         from onnx import TensorProto
 
         helper, config = self.helper, self.weights.config
-        embeddings = helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", "length", config.hidden])
+        embeddings = helper.make_tensor_value_info(
+            "embeddings", TensorProto.FLOAT, ["batch", "length", config.hidden]
+        )
         mask = helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", "length"])
         pooled = helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["batch", config.hidden])
-        excluded = self.op("Mul", [self.op("Sub", [self.const(np.float32(1.0)), "mask"]), self.const(np.float32(-1e4))])
+        excluded = self.op(
+            "Mul", [self.op("Sub", [self.const(np.float32(1.0)), "mask"]), self.const(np.float32(-1e4))]
+        )
         mask_bias = self.op("Unsqueeze", [excluded, self.const(np.array([1, 2], np.int64))])
         x = self.layer_norm("embeddings", "emb.ln")
         for layer in range(config.layers):
             x = self.op("Add", [x, self.attention(x, layer, mask_bias)])
             x = self.layer_norm(x, f"l{layer}.aln")
             inner = self.gelu(self.linear(x, f"l{layer}.fi", config.ffn))
-            x = self.layer_norm(self.op("Add", [x, self.linear(inner, f"l{layer}.fo", config.hidden)]), f"l{layer}.oln")
+            x = self.layer_norm(
+                self.op("Add", [x, self.linear(inner, f"l{layer}.fo", config.hidden)]), f"l{layer}.oln"
+            )
         mask3 = self.op("Unsqueeze", ["mask", self.const(np.array([2], np.int64))])
-        summed = self.op("ReduceSum", [self.op("Mul", [x, mask3]), self.const(np.array([1], np.int64))], keepdims=0)
+        summed = self.op(
+            "ReduceSum", [self.op("Mul", [x, mask3]), self.const(np.array([1], np.int64))], keepdims=0
+        )
         counts = self.op("ReduceSum", ["mask", self.const(np.array([1], np.int64))], keepdims=1)
         self.nodes.append(helper.make_node("Div", [summed, counts], ["pooled"]))
-        graph = helper.make_graph(self.nodes, f"e5-small-{self.variant}", [embeddings, mask], [pooled], self.initializers)
+        graph = helper.make_graph(
+            self.nodes, f"e5-small-{self.variant}", [embeddings, mask], [pooled], self.initializers
+        )
         opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)]
         return helper.make_model(graph, opset_imports=opsets, producer_name="storylines")
 
