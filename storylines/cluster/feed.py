@@ -80,11 +80,12 @@ def feed(
     pipeline: Pipeline,
     batch_size: int = 16,
     on_batch: Callable[[IngestReport], None] | None = None,
+    overlap: bool = True,
 ) -> IngestReport:
     """Enrich and place every new article; one store transaction per article keeps crashes harmless.
 
-    Reading and enrichment of the next batches overlap the embedding of this one (a thread, two
-    batches ahead), so the stage timings in the report add up to more than the wall time."""
+    With ``overlap``, reading and enrichment of the next batches run while this one is embedded (a
+    thread, two batches ahead), so the stage timings in the report add up to more than the wall time."""
     report = IngestReport()
     seen: set[str] = set()
 
@@ -99,7 +100,8 @@ def feed(
         report.seconds["enrich"] += time.perf_counter() - started
         return batch, enriched
 
-    for batch, enriched_by_id in read_ahead(_timed_batches(items, batch_size, report.seconds), enrich_new):
+    batches = _timed_batches(items, batch_size, report.seconds)
+    for batch, enriched_by_id in read_ahead(batches, enrich_new) if overlap else map(enrich_new, batches):
         fresh: list[Article] = []
         for item in batch:
             if isinstance(item, Skipped):
