@@ -37,6 +37,12 @@ FEATURE_NAMES = [
 ]
 
 
+# The second view's features: missing for a language USE v3 lacks, where the model falls back
+# to its regressor over the other features (CompareModel.fallback).
+SECOND_VIEW_FEATURES = ["use_cos", "use_cos_other_lang", "cos_mean"]
+FIRST_VIEW_COLUMNS = [i for i, name in enumerate(FEATURE_NAMES) if name not in SECOND_VIEW_FEATURES]
+
+
 def jaccard(a: set[str], b: set[str]) -> float:
     """NaN when both sides are empty: "nothing to compare" is not "no overlap"."""
     union = len(a | b)
