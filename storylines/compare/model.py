@@ -72,8 +72,18 @@ class CompareModel:
 def predict_scores(regressor: Any, fallback: Any, rows: np.ndarray) -> np.ndarray:
     """Scores clipped to 1-4; rows without the second view (a language USE v3 lacks, such as
     Bulgarian) go to ``fallback``, which never learnt to expect that view."""
-    scores = np.clip(regressor.predict(rows), 1.0, 4.0)
-    missing = np.isnan(rows[:, FEATURE_NAMES.index("use_cos")]) if fallback is not None else []
-    if np.any(missing):
-        scores[missing] = np.clip(fallback.predict(rows[missing][:, FIRST_VIEW_COLUMNS]), 1.0, 4.0)
-    return scores
+    if fallback is None:
+        return np.clip(regressor.predict(rows), 1.0, 4.0)
+    missing = np.isnan(rows[:, FEATURE_NAMES.index("use_cos")])
+    parts = [
+        (subset, model.predict(rows[subset][:, columns]))
+        for subset, model, columns in (
+            (~missing, regressor, slice(None)),
+            (missing, fallback, FIRST_VIEW_COLUMNS),
+        )
+        if subset.any()
+    ]
+    scores = np.empty((len(rows), *parts[0][1].shape[1:]))
+    for subset, predicted in parts:
+        scores[subset] = predicted
+    return np.clip(scores, 1.0, 4.0)
