@@ -18,7 +18,7 @@ from storylines.embed import CachedEmbedder, Embedder, default_embedder
 from storylines.embed.use_embedder import USE_LANGUAGES, UseEmbedder
 
 EVIDENCE_SENTENCE_PAIRS = 3
-USE_CHARS = 1500  # USE v3 reads the top of the article: 600 characters score as well as the whole text
+USE_CHARS = 1500  # USE v3 reads the top of the article (600 characters: CV 0.784 instead of 0.791)
 
 
 def article_text(article: Article) -> str:
