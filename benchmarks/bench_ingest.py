@@ -44,6 +44,7 @@ def write_articles(pairs: Path, folder: Path, n: int) -> float:
 
 def ingest_once(corpus: Path, folder: Path, engine: str, overlap: bool) -> tuple[int, float, dict]:
     """One fresh store and cache; returns (articles stored, wall seconds, seconds per stage)."""
+    folder.mkdir(parents=True)
     os.environ["STORYLINES_CACHE_DIR"] = str(folder / "cache")
     from storylines.article import Article
     from storylines.cluster.feed import feed
