@@ -77,8 +77,8 @@ def test_missing_or_corrupt_graph_is_rebuilt(tmp_path):
 
 
 def test_embedders_of_one_graph_share_a_session(engines):
-    twin = OnnxE5Embedder("q4", graph_dir=engines["q4"].graph_path.parent)
-    assert twin.session is engines["q4"].session
+    first, second = (OnnxE5Embedder("q4", graph_dir=engines["q4"].graph_path.parent) for _ in range(2))
+    assert first.session is second.session
 
 
 def test_engines_have_distinct_model_ids(monkeypatch, engines):

