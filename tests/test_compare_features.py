@@ -5,9 +5,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from sklearn.dummy import DummyRegressor
 
-from storylines.compare.features import FEATURE_NAMES, days_apart, jaccard, pair_features
+from storylines.compare.features import (
+    FEATURE_NAMES,
+    SECOND_VIEW_FEATURES,
+    days_apart,
+    jaccard,
+    pair_features,
+)
 from storylines.compare.lexical import minhash_signature, minhash_similarity, name_keys, numbers
+from storylines.compare.model import predict_scores
 from storylines.compare.representation import ArticleRepresentation
 
 
@@ -106,3 +114,35 @@ def test_representation_round_trips_through_bytes():
     assert (back.entities, back.entity_names, back.title) == (rep.entities, rep.entity_names, rep.title)
     assert back.lang == "ru" and back.passages == rep.passages
     assert len(blob) < 2000 + 2 * 384 * len(rep.passages)
+
+
+def test_second_view_round_trips_and_older_blobs_read_without_it():
+    older = make_rep("old", "Putin called Obama.", [unit(1, 0, 0)], lang="en")
+    blob = older.to_bytes()
+    assert b"use_dim" not in blob  # a representation without the view is byte for byte the old format
+    assert ArticleRepresentation.from_bytes(blob).use_vector is None
+    newer = make_rep("new", "Putin called Obama.", [unit(1, 0, 0)], lang="en", use_vector=unit(3, 4))
+    back = ArticleRepresentation.from_bytes(newer.to_bytes())
+    np.testing.assert_allclose(back.use_vector, unit(3, 4), atol=1e-3)
+    np.testing.assert_array_equal(back.minhash, newer.minhash)
+
+
+def test_second_view_features_are_missing_when_one_side_lacks_it():
+    english = make_rep("en", "Putin called Obama.", [unit(1, 0, 0)], lang="en", use_vector=unit(1, 0))
+    other = make_rep("en2", "Putin phoned Obama.", [unit(1, 0.2, 0)], lang="en", use_vector=unit(1, 1))
+    bulgarian = make_rep("bg", "Путин се обади на Обама.", [unit(1, 0.1, 0)], lang="bg")
+    both = dict(zip(FEATURE_NAMES, pair_features(english, other), strict=True))
+    assert math.isclose(both["use_cos"], float(unit(1, 0) @ unit(1, 1)), rel_tol=1e-6)
+    assert both["use_cos_other_lang"] == 0.0
+    one = dict(zip(FEATURE_NAMES, pair_features(english, bulgarian), strict=True))
+    assert all(math.isnan(one[name]) for name in SECOND_VIEW_FEATURES)
+    assert not math.isnan(one["cos_doc"])
+
+
+def test_pairs_without_the_second_view_are_judged_by_the_fallback():
+    rows = np.ones((3, len(FEATURE_NAMES)))
+    rows[1, FEATURE_NAMES.index("use_cos")] = np.nan
+    constant = [1.5, 3.5]  # what the main regressor and the fallback always answer
+    regressor, fallback = (DummyRegressor(constant=[c]).fit(rows[:1, :2], [c]) for c in constant)
+    scores = predict_scores(regressor, fallback, rows)
+    assert scores.tolist() == [1.5, 3.5, 1.5]

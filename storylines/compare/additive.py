@@ -41,7 +41,10 @@ class AdditiveLogit:
     def of(cls, model: Any) -> Any:
         """Tables for a spline-logistic pipeline; any other classifier is returned as it is."""
         steps = getattr(model, "named_steps", {})
-        return cls(model) if "splinetransformer" in steps and "simpleimputer" in steps else model
+        if "splinetransformer" not in steps or "simpleimputer" not in steps:
+            return model
+        # An imputer that dropped an all-missing column shifts the spline columns: not additive here.
+        return model if np.isnan(steps["simpleimputer"].statistics_).any() else cls(model)
 
     def logit(self, rows: np.ndarray) -> np.ndarray:
         rows = np.atleast_2d(np.asarray(rows, dtype=np.float64))

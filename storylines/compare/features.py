@@ -31,7 +31,16 @@ FEATURE_NAMES = [
     "log_max_length",
     "cos_doc_same_lang",
     "cos_doc_other_lang",
+    "use_cos",
+    "use_cos_other_lang",
+    "cos_mean",
 ]
+
+
+# The second view's features: missing for a language USE v3 lacks, where the model falls back
+# to its regressor over the other features (CompareModel.fallback).
+SECOND_VIEW_FEATURES = ["use_cos", "use_cos_other_lang", "cos_mean"]
+FIRST_VIEW_COLUMNS = [i for i, name in enumerate(FEATURE_NAMES) if name not in SECOND_VIEW_FEATURES]
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
@@ -81,6 +90,9 @@ def pair_features(a: ArticleRepresentation, b: ArticleRepresentation) -> np.ndar
     lengths = sorted([max(a.length, 1), max(b.length, 1)])
     cosine = float(a.vector @ b.vector)
     same_lang = bool(a.lang and a.lang == b.lang)
+    # NaN (imputed and flagged by the model) when either language is one USE v3 does not know
+    both_use = a.use_vector is not None and b.use_vector is not None
+    use_cosine = float(a.use_vector @ b.use_vector) if both_use else float("nan")  # type: ignore[operator]
     row = [
         cosine,
         best_match_mean(passage_similarities(a, b)),
@@ -104,5 +116,9 @@ def pair_features(a: ArticleRepresentation, b: ArticleRepresentation) -> np.ndar
         # cosine runs lower across languages: the interactions let the additive model shift it
         cosine * same_lang,
         cosine * (not same_lang),
+        # USE v3 separates stories across languages better than e5, e5 within one language
+        use_cosine,
+        use_cosine * (not same_lang),
+        (cosine + use_cosine) / 2,
     ]
     return np.asarray(row, dtype=np.float64)

@@ -14,6 +14,8 @@ from typing import Any
 import joblib
 import numpy as np
 
+from storylines.compare.features import FEATURE_NAMES, FIRST_VIEW_COLUMNS
+
 MODEL_FILE = "compare_model.joblib"
 DIMENSIONS = ["geography", "entities", "time", "narrative"]
 TARGETS = ["overall", *DIMENSIONS]
@@ -35,6 +37,8 @@ class CompareModel:
     same_story_threshold: float  # predicted overall at or below this means "same story"
     near_duplicate: dict[str, float]  # lower limits on cos_doc, names_jaccard and minhash
     report: dict[str, Any] = field(default_factory=dict)  # how it was trained and validated
+    # the same regressor fitted without the second view's features, for pairs it cannot judge
+    fallback: Any = None
 
     @property
     def model_id(self) -> str:
@@ -42,7 +46,7 @@ class CompareModel:
 
     def predict(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         """Scores on the 1-4 scale for each target, one per row."""
-        scores = np.clip(self.regressor.predict(rows), 1.0, 4.0).reshape(len(rows), len(self.targets))
+        scores = predict_scores(self.regressor, self.fallback, rows).reshape(len(rows), len(self.targets))
         return {target: scores[:, column] for column, target in enumerate(self.targets)}
 
     def is_near_duplicate(self, features: dict[str, float], titles_only: bool = False) -> bool:
@@ -69,3 +73,23 @@ class CompareModel:
             with resources.as_file(resources.files("storylines.compare") / MODEL_FILE) as packaged:
                 return joblib.load(packaged)
         return joblib.load(path)
+
+
+def predict_scores(regressor: Any, fallback: Any, rows: np.ndarray) -> np.ndarray:
+    """Scores clipped to 1-4; rows without the second view (a language USE v3 lacks, such as
+    Bulgarian) go to ``fallback``, which never learnt to expect that view."""
+    if fallback is None:
+        return np.clip(regressor.predict(rows), 1.0, 4.0)
+    missing = np.isnan(rows[:, FEATURE_NAMES.index("use_cos")])
+    parts = [
+        (subset, model.predict(rows[subset][:, columns]))
+        for subset, model, columns in (
+            (~missing, regressor, slice(None)),
+            (missing, fallback, FIRST_VIEW_COLUMNS),
+        )
+        if subset.any()
+    ]
+    scores = np.empty((len(rows), *parts[0][1].shape[1:]))
+    for subset, predicted in parts:
+        scores[subset] = predicted
+    return np.clip(scores, 1.0, 4.0)

