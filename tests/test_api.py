@@ -192,7 +192,11 @@ def test_ingest_json_and_upload_cluster_live_and_keep_payloads_verbatim(writable
         hits = test_client.get("/api/search", params={"q": "onerror pwned"}).json()["articles"]["items"]
         assert any(hit["title"] == XSS_TITLE for hit in hits)
 
-        upload = "Syria ceasefire talks\n\nRussia and the United States discussed a ceasefire in Syria.\n"
+        upload = (  # long enough to be a report, not an empty shell that no storyline lists
+            "Syria ceasefire talks\n\nRussia and the United States discussed a ceasefire in Syria on "
+            "Monday. Diplomats in Geneva said both sides agreed to coordinate strikes against the "
+            "Islamic State and to open corridors for aid convoys to Aleppo within the week.\n"
+        )
         uploaded = test_client.post(
             "/api/upload", params={"filename": "../../evil/../up.txt"}, content=upload.encode(), headers=KEY
         ).json()
