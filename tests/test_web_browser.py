@@ -355,16 +355,21 @@ def test_state_lives_in_the_url_and_unknown_routes_say_so(newsroom: str, tab_fac
 # --- 8. phone: nothing wider than the screen --------------------------------------------------------
 
 
+def _route(server: str, route: str) -> str:
+    """A route by name: "storyline" and "article" stand for the seed storyline and its first article."""
+    seed = _seed_id(server)
+    if route == "storyline":
+        return f"#/storyline/{seed}"
+    if route == "article":
+        first = _get(f"{server}/api/storylines/{seed}/articles").json()["items"][0]["id"]
+        return f"#/article/{first}"
+    return route
+
+
 @pytest.mark.parametrize("route", ["#/", "#/search?q=Putin", "storyline", "article"])
 def test_phone_layout_fits_the_screen(newsroom: str, tab_factory, route: str) -> None:
     tab = tab_factory(newsroom, PHONE)
-    seed = _seed_id(newsroom)
-    if route == "storyline":
-        route = f"#/storyline/{seed}"
-    elif route == "article":
-        first = _get(f"{newsroom}/api/storylines/{seed}/articles").json()["items"][0]["id"]
-        route = f"#/article/{first}"
-    _goto(tab, f"{newsroom}/{route}")
+    _goto(tab, f"{newsroom}/{_route(newsroom, route)}")
     _fits(tab)
     box = tab.locator("#search-form button").bounding_box()
     assert box and box["x"] + box["width"] <= PHONE["width"], "Search button cut off"
@@ -399,13 +404,7 @@ def test_foreign_text_is_marked_up_and_the_page_is_accessible(newsroom: str, tab
 @pytest.mark.parametrize("route", ["#/", "#/search?q=Putin%20Syria", "storyline", "article"])
 def test_axe_finds_no_serious_violations(newsroom: str, tab_factory, route: str) -> None:
     tab = tab_factory(newsroom, DESKTOP, bypass_csp=True)  # axe is injected as a script
-    seed = _seed_id(newsroom)
-    if route == "storyline":
-        route = f"#/storyline/{seed}"
-    elif route == "article":
-        first = _get(f"{newsroom}/api/storylines/{seed}/articles").json()["items"][0]["id"]
-        route = f"#/article/{first}"
-    _goto(tab, f"{newsroom}/{route}")
+    _goto(tab, f"{newsroom}/{_route(newsroom, route)}")
     tab.add_script_tag(path=str(AXE))
     result = tab.evaluate("axe.run(document, {resultTypes: ['violations']})")
     serious = [

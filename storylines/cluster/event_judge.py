@@ -13,14 +13,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib import resources
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-import joblib
 import numpy as np
 
 from storylines.compare.additive import AdditiveLogit
+from storylines.compare.packaged import PackagedModel
 
 MODEL_FILE = "join_model.joblib"
 EVENT_FEATURES = [
@@ -60,7 +58,9 @@ def event_features(
 
 
 @dataclass
-class JoinModel:
+class JoinModel(PackagedModel):
+    PACKAGE: ClassVar[str] = "storylines.cluster"
+    FILE: ClassVar[str] = MODEL_FILE
     classifier: Any  # fitted scikit-learn classifier over EVENT_FEATURES rows
     threshold: float  # join probability at or above which a report joins its best event
     report: dict[str, Any] = field(default_factory=dict)  # how it was trained and validated
@@ -72,13 +72,3 @@ class JoinModel:
     def probabilities(self, rows: list[list[float]]) -> np.ndarray:
         """P(join) per row, from the classifier's tabulated curves (see ``compare/additive.py``)."""
         return self._tables.predict_proba(np.asarray(rows, dtype=np.float64))[:, 1]
-
-    def save(self, path: Path) -> None:
-        joblib.dump(self, path, compress=3)
-
-    @classmethod
-    def load(cls, path: Path | None = None) -> JoinModel:
-        if path is None:
-            with resources.as_file(resources.files("storylines.cluster") / MODEL_FILE) as packaged:
-                return joblib.load(packaged)
-        return joblib.load(path)

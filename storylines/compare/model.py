@@ -7,14 +7,12 @@ The bundle is trained by ``scripts/train_compare.py`` and shipped as package dat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-import joblib
 import numpy as np
 
 from storylines.compare.features import FEATURE_NAMES, FIRST_VIEW_COLUMNS
+from storylines.compare.packaged import PackagedModel
 
 MODEL_FILE = "compare_model.joblib"
 DIMENSIONS = ["geography", "entities", "time", "narrative"]
@@ -22,12 +20,15 @@ TARGETS = ["overall", *DIMENSIONS]
 
 
 @dataclass
-class CompareModel:
+class CompareModel(PackagedModel):
     """One multi-output regressor over :data:`storylines.compare.features.FEATURE_NAMES`.
 
     A spline-expanded ridge: as good as gradient boosting in cross-validation here, and one
     call predicts every target, which keeps ``compare`` near a millisecond.
     """
+
+    PACKAGE: ClassVar[str] = "storylines.compare"
+    FILE: ClassVar[str] = MODEL_FILE
 
     view: str  # which text is embedded (see ``views.py``); representations depend on it
     embedder_id: str
@@ -63,16 +64,6 @@ class CompareModel:
         names = features["names_jaccard"]
         same_names = bool(np.isnan(names) or names >= limits["names_jaccard"])
         return bool(features["cos_doc"] >= limits["cos_doc"] and same_names)
-
-    def save(self, path: Path) -> None:
-        joblib.dump(self, path, compress=3)
-
-    @classmethod
-    def load(cls, path: Path | None = None) -> CompareModel:
-        if path is None:
-            with resources.as_file(resources.files("storylines.compare") / MODEL_FILE) as packaged:
-                return joblib.load(packaged)
-        return joblib.load(path)
 
 
 def predict_scores(regressor: Any, fallback: Any, rows: np.ndarray) -> np.ndarray:

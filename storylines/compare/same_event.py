@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib import resources
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-import joblib
 import numpy as np
 
 from storylines.compare.additive import AdditiveLogit
+from storylines.compare.packaged import PackagedModel
 
 MODEL_FILE = "same_event_model.joblib"
 BODY_MIN_CHARS = 80  # text beyond the title below which a report counts as title-only
@@ -30,7 +28,9 @@ def title_only(length: int, title: str) -> bool:
 
 
 @dataclass
-class SameEventModel:
+class SameEventModel(PackagedModel):
+    PACKAGE: ClassVar[str] = "storylines.compare"
+    FILE: ClassVar[str] = MODEL_FILE
     feature_names: list[str]  # columns of the pair-feature row the title classifier reads
     title_classifier: Any  # fitted scikit-learn classifier: title-pair features -> P(same event)
     full_curve: tuple[float, float]  # (slope, intercept) of the logistic over predicted Overall
@@ -51,13 +51,3 @@ class SameEventModel:
             picked = rows[titles_only][:, columns]
             result[titles_only] = self._title_tables.predict_proba(picked)[:, 1]
         return result
-
-    def save(self, path: Path) -> None:
-        joblib.dump(self, path, compress=3)
-
-    @classmethod
-    def load(cls, path: Path | None = None) -> SameEventModel:
-        if path is None:
-            with resources.as_file(resources.files("storylines.compare") / MODEL_FILE) as packaged:
-                return joblib.load(packaged)
-        return joblib.load(path)

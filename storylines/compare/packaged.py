@@ -1,0 +1,29 @@
+"""Learned models shipped as package data: one way to save and load them.
+
+Installing the package needs no training and no data; ``scripts/train_*.py`` write the files.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+import joblib
+
+
+class PackagedModel:
+    """Mixin: ``save(path)`` and ``load(path=None)``, the default path being the packaged file."""
+
+    PACKAGE: ClassVar[str]
+    FILE: ClassVar[str]
+
+    def save(self, path: Path) -> None:
+        joblib.dump(self, path, compress=3)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Any:
+        if path is None:
+            with resources.as_file(resources.files(cls.PACKAGE) / cls.FILE) as packaged:
+                return joblib.load(packaged)
+        return joblib.load(path)
