@@ -85,6 +85,7 @@ def semeval_stream(csv_path: Path) -> None:
     enriched = [pipeline(articles[article_id]) for article_id in order]
     reps_list = load_comparer().represent_many(enriched)
     reps = dict(zip(order, reps_list, strict=True))
+    junk = {article.id for article in enriched if article.not_article}
     tallies: Counter[str] = Counter()
     largest, seconds = [], []
     for held, comparer in fold_comparers(pairs, reps, csv_path):
@@ -102,6 +103,9 @@ def semeval_stream(csv_path: Path) -> None:
             elif pair.overall >= UNRELATED:
                 tallies["unrelated"] += 1
                 tallies["unrelated_storyline"] += story_a == story_b
+                if not {pair.first, pair.second} & junk:
+                    tallies["unrelated_articles"] += 1
+                    tallies["unrelated_articles_storyline"] += story_a == story_b
         print(f"  fold done: {len(storylines)} storylines, largest {largest[-1]}", flush=True)
     print(f"SemEval dev stream: {len(order)} articles, {len(pairs)} pairs, 5 folds")
     print(
@@ -112,6 +116,11 @@ def semeval_stream(csv_path: Path) -> None:
     print(
         f"  unrelated pairs (Overall ≥ {UNRELATED}, n={tallies['unrelated']}): share a storyline "
         f"{tallies['unrelated_storyline'] / tallies['unrelated']:.1%}"
+    )
+    print(
+        f"  the same, leaving out pairs with a side flagged as no article ({len(junk)} texts: block pages, "
+        f"cookie walls, empty shells; n={tallies['unrelated_articles']}): "
+        f"{tallies['unrelated_articles_storyline'] / tallies['unrelated_articles']:.1%}"
     )
     print(f"  largest storyline per fold run: {largest}")
     print(
