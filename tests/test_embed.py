@@ -118,3 +118,29 @@ def test_lead_sentences_spend_the_budget_in_order():
 @pytest.mark.parametrize("text", ["", "short"])
 def test_split_sentences_never_loses_short_text(text):
     assert " ".join(split_sentences(text)) == text
+
+
+def test_the_cache_serves_many_threads_at_once(tmp_path) -> None:
+    """The server embeds queries in a thread pool; one shared cache must not interleave transactions."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from storylines.embed.cache import CachedEmbedder, EmbeddingCache
+
+    class Counting:
+        model_id, dim = "test-threads", 4
+
+        def count_tokens(self, text: str) -> int:
+            return len(text.split())
+
+        def embed_queries(self, texts):
+            return np.array([[len(t), 1, 2, 3] for t in texts], dtype=np.float32)
+
+        embed_passages = embed_queries
+
+    cached = CachedEmbedder(Counting(), EmbeddingCache(tmp_path / "cache.sqlite"))
+    queries = [f"query number {i}" for i in range(400)]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        vectors = list(pool.map(lambda q: cached.embed_queries([q])[0], queries))
+    assert [int(v[0]) for v in vectors] == [len(q) for q in queries]

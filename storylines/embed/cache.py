@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,6 +37,9 @@ class EmbeddingCache:
     def __init__(self, path: Path | None = None):
         self.path = path or default_cache_dir() / "embeddings.sqlite"
         self._db: sqlite3.Connection | None = None
+        # One connection serves every thread (the server embeds queries in its thread pool), and a
+        # sqlite3 connection must not interleave two transactions: each use holds the lock.
+        self._lock = threading.Lock()
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
@@ -47,17 +51,17 @@ class EmbeddingCache:
 
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
-        db = self._connection()
-        for start in range(0, len(keys), 500):  # SQLite caps the number of bound parameters
-            chunk = list(keys[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            for key, blob in db.execute(f"SELECT key, vec FROM vectors WHERE key IN ({marks})", chunk):
-                found[key] = np.frombuffer(blob, dtype=np.float32)
+        with self._lock:
+            db = self._connection()
+            for start in range(0, len(keys), 500):  # SQLite caps the number of bound parameters
+                chunk = list(keys[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                for key, blob in db.execute(f"SELECT key, vec FROM vectors WHERE key IN ({marks})", chunk):
+                    found[key] = np.frombuffer(blob, dtype=np.float32)
         return found
 
     def put_many(self, items: dict[str, np.ndarray]) -> None:
-        db = self._connection()
-        with db:
+        with self._lock, self._connection() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)",
                 [(key, np.asarray(vec, dtype=np.float32).tobytes()) for key, vec in items.items()],
