@@ -15,17 +15,13 @@ Run: PYTHONPATH=. python benchmarks/bench_storylines.py [--pairs CSV] [--distrac
 from __future__ import annotations
 
 import argparse
-import csv
 import random
 import tempfile
 import time
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import clone
-from sklearn.model_selection import GroupKFold
 
 from storylines.article import Article
 from storylines.cluster.evaluate import LabelledPair, read_semeval_pairs
@@ -64,16 +60,13 @@ def place_all(
     return placed, seconds
 
 
-def fold_comparers(pairs: list[LabelledPair], reps: dict[str, ArticleRepresentation], csv_path: Path):
+def fold_comparers(pairs: list[LabelledPair], reps: dict[str, ArticleRepresentation]):
     """(held-out pair indices, a comparer whose model never saw them) for 5 grouped folds."""
     base = load_comparer()
-    gold_rows = {row["pair_id"]: row for row in csv.DictReader(csv_path.open(encoding="utf-8"))}
     rows = np.vstack([pair_features(reps[p.first], reps[p.second]) for p in pairs])
-    gold = np.array(
-        [[float(gold_rows[p.pair_id][t.capitalize()]) for t in base.model.targets] for p in pairs]
-    )
-    for fit, held in GroupKFold(5).split(rows, groups=[base_pair_id(p.pair_id) for p in pairs]):
-        model = replace(base.model, regressor=clone(base.model.regressor).fit(rows[fit], gold[fit]))
+    gold = np.array([p.scores(base.model.targets) for p in pairs])
+    groups = [base_pair_id(p.pair_id) for p in pairs]
+    for held, model in base.model.out_of_fold(rows, gold, groups):
         yield held, StoryComparer(embedder=base.embedder, model=model)
 
 
@@ -88,7 +81,7 @@ def semeval_stream(csv_path: Path) -> None:
     junk = {article.id for article in enriched if article.not_article}
     tallies: Counter[str] = Counter()
     largest, seconds = [], []
-    for held, comparer in fold_comparers(pairs, reps, csv_path):
+    for held, comparer in fold_comparers(pairs, reps):
         placed, took = place_all(comparer, enriched, reps_list)
         seconds += took
         storylines = Counter(storyline for _, storyline in placed.values())

@@ -20,17 +20,14 @@ simulation (exact neighbours); the product's figure is ``storylines eval cluster
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import SplineTransformer
 
@@ -173,18 +170,14 @@ def fit_body_curve(pairs_csv: Path) -> tuple[float, float]:
     """Logistic of out-of-fold predicted Overall against annotators' Overall ≤ 1.5."""
     comparer = load_comparer()
     articles, pairs = read_semeval_pairs(pairs_csv)
-    gold_rows = {row["pair_id"]: row for row in csv.DictReader(pairs_csv.open(encoding="utf-8"))}
     pipeline = default_pipeline()
     reps = dict(zip(articles, comparer.represent_many([pipeline(a) for a in articles.values()]), strict=True))
     rows = np.vstack([pair_features(reps[p.first], reps[p.second]) for p in pairs])
-    gold = np.array(
-        [[float(gold_rows[p.pair_id][t.capitalize()]) for t in comparer.model.targets] for p in pairs]
-    )
+    gold = np.array([p.scores(comparer.model.targets) for p in pairs])
     groups = [base_pair_id(p.pair_id) for p in pairs]
     predicted = np.zeros(len(pairs))
-    for fit, held in GroupKFold(5).split(rows, groups=groups):
-        regressor = clone(comparer.model.regressor).fit(rows[fit], gold[fit])
-        predicted[held] = np.clip(regressor.predict(rows[held]), 1, 4).reshape(len(held), -1)[:, 0]
+    for held, fold_model in comparer.model.out_of_fold(rows, gold, groups):
+        predicted[held] = fold_model.predict(rows[held])["overall"]
     same = gold[:, 0] <= SAME_EVENT_GOLD
     curve = LogisticRegression().fit(predicted.reshape(-1, 1), same)
     print(

@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +22,7 @@ from storylines.article import Article
 from storylines.compare.types import Comparer
 
 Level = Literal["event", "storyline"]
+DIMENSION_COLUMNS = ("Geography", "Entities", "Time", "Narrative")
 
 
 @dataclass
@@ -179,6 +180,11 @@ class LabelledPair:
     first: str  # article ids, keys of the articles dict read alongside
     second: str
     overall: float
+    dimensions: dict[str, float] = field(default_factory=dict)  # geography, entities, time, narrative
+
+    def scores(self, targets: Sequence[str]) -> list[float]:
+        """Gold scores in the order of ``targets`` (names as the compare model spells them)."""
+        return [self.overall if t == "overall" else self.dimensions[t] for t in targets]
 
 
 def read_semeval_pairs(path: str | Path) -> tuple[dict[str, Article], list[LabelledPair]]:
@@ -199,5 +205,6 @@ def read_semeval_pairs(path: str | Path) -> tuple[dict[str, Article], list[Label
                 article = Article(source=source, title=title, raw_text=text, lang_hint=lang)
                 articles.setdefault(article.id, article)
                 ids.append(article.id)
-            pairs.append(LabelledPair(row["pair_id"], ids[0], ids[1], float(row["Overall"])))
+            dimensions = {name.lower(): float(row[name]) for name in DIMENSION_COLUMNS if row.get(name)}
+            pairs.append(LabelledPair(row["pair_id"], ids[0], ids[1], float(row["Overall"]), dimensions))
     return articles, pairs

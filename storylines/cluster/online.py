@@ -37,6 +37,7 @@ from storylines.cluster.event_judge import EVENT_FEATURES, JoinModel, event_feat
 from storylines.cluster.labels import article_stats, merge_stats
 from storylines.cluster.timeline import article_day, days_apart
 from storylines.compare.types import Comparer, Comparison, Representation
+from storylines.day import first_and_last
 from storylines.settings import ClusterSettings, load_settings
 from storylines.store.base import ArticleRef, EventRecord, Store, VectorIndex
 
@@ -219,8 +220,8 @@ class OnlineStoryClusterer:
 
         Where every judged pair has bodies on both sides, average link on the calibrated
         same-event probabilities decides: the join model is learned on title streams and, applied
-        to full texts, joined only 47 % of SemEval same-story pairs where the calibrated
-        probability alone clears 0.5 for 68 %.
+        to full texts as singleton events, joined 47 % of the SemEval dev same-story pairs where
+        the calibrated probability alone clears 0.5 for 68 % (BENCHMARKS.md, issue 8).
         """
         members: dict[int, list[float]] = defaultdict(list)
         bodies: dict[int, bool] = defaultdict(lambda: True)
@@ -231,7 +232,7 @@ class OnlineStoryClusterer:
         events, rows, with_bodies = [], [], []
         for event_id, probabilities in members.items():
             event = self._require_event(event_id)
-            first, last = event_span(event)
+            first, last = first_and_last(event.stats.get("days", []))
             since_last = days_apart(day, last)
             if since_last is not None and since_last > self.settings.event_days:
                 continue
@@ -311,7 +312,7 @@ class OnlineStoryClusterer:
             rowids.extend(event.stats.get("sample", [])[: self.settings.storyline_core - len(rowids)])
             if len(rowids) >= self.settings.storyline_core:
                 break
-        last_days = [last for _, last in map(event_span, events) if last]
+        last_days = [last for _, last in (first_and_last(e.stats.get("days", [])) for e in events) if last]
         return self.store.get_refs(rowids), max(last_days, default=None)
 
     def _live_storyline(self, storyline_id: int) -> int:
@@ -351,10 +352,3 @@ class OnlineStoryClusterer:
             duplicate_of=stored.duplicate_of,
             already_stored=True,
         )
-
-
-def event_span(event: EventRecord) -> tuple[str | None, str | None]:
-    """First and last day of an event: full ISO days when it has any, else year-less ones."""
-    days = event.stats.get("days", [])
-    full = [d for d in days if not d.startswith("--")] or list(days)
-    return (full[0], full[-1]) if full else (None, None)

@@ -6,7 +6,8 @@ The bundle is trained by ``scripts/train_compare.py`` and shipped as package dat
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -49,6 +50,21 @@ class CompareModel(PackagedModel):
         """Scores on the 1-4 scale for each target, one per row."""
         scores = predict_scores(self.regressor, self.fallback, rows).reshape(len(rows), len(self.targets))
         return {target: scores[:, column] for column, target in enumerate(self.targets)}
+
+    def out_of_fold(
+        self, rows: np.ndarray, gold: np.ndarray, groups: Sequence[str], folds: int = 5
+    ) -> Iterator[tuple[np.ndarray, CompareModel]]:
+        """(held-out row indices, this model refitted on the other rows) per grouped fold, so a
+        measurement on the held-out pairs uses a model that never saw them."""
+        from sklearn.base import clone
+        from sklearn.model_selection import GroupKFold
+
+        for fit, held in GroupKFold(folds).split(rows, groups=groups):
+            fallback = self.fallback
+            if fallback is not None:
+                fallback = clone(fallback).fit(rows[fit][:, FIRST_VIEW_COLUMNS], gold[fit])
+            regressor = clone(self.regressor).fit(rows[fit], gold[fit])
+            yield held, replace(self, regressor=regressor, fallback=fallback)
 
     def is_near_duplicate(self, features: dict[str, float], titles_only: bool = False) -> bool:
         """Same-language copy (shared shingles) or translation (close vectors, the same names).

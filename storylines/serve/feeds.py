@@ -48,22 +48,36 @@ def _finish(feed: FeedGenerator, times: Iterable[datetime]) -> bytes:
     return feed.atom_str(pretty=True)
 
 
+def _entry(
+    feed: FeedGenerator, entry_id: str, title: str, link: str, day: str | None, summary: str
+) -> datetime:
+    """Append one entry; returns its timestamp, from which the feed's own ``updated`` is taken."""
+    when = _when(day)
+    entry = feed.add_entry(order="append")
+    entry.id(entry_id)
+    entry.title(_text(title) or "(untitled)")
+    entry.link(href=link)
+    entry.updated(when)
+    entry.summary(_text(summary))
+    return when
+
+
 def storylines_feed(base: str, self_url: str, stories: list[StorylineSummary]) -> bytes:
     """One entry per storyline on the front page: a new or growing story shows up as updated."""
     feed = _feed(f"{base}/#/", "Storylines: what matters now", f"{base}/#/", self_url)
-    for story in stories:
-        entry = feed.add_entry(order="append")
-        entry.id(f"{base}/#/storyline/{story.id}")
-        entry.title(_text(story.title) or "(untitled)")
-        entry.link(href=f"{base}/#/storyline/{story.id}")
-        entry.updated(_when(story.end))
-        entry.summary(
-            _text(
-                f"{story.article_count} articles from {story.source_count} outlets in "
-                f"{', '.join(story.languages)}; about {', '.join(e.name for e in story.top_entities[:5])}"
-            )
+    times = [
+        _entry(
+            feed,
+            f"{base}/#/storyline/{story.id}",
+            story.title,
+            f"{base}/#/storyline/{story.id}",
+            story.end,
+            f"{story.article_count} articles from {story.source_count} outlets in "
+            f"{', '.join(story.languages)}; about {', '.join(e.name for e in story.top_entities[:5])}",
         )
-    return _finish(feed, (_when(story.end) for story in stories))
+        for story in stories
+    ]
+    return _finish(feed, times)
 
 
 def articles_feed(
@@ -71,26 +85,30 @@ def articles_feed(
 ) -> bytes:
     """One entry per article of a storyline, linking to the original report when it has a web URL."""
     feed = _feed(self_url, title, page_url, self_url)
+    times = []
     for article in articles:
-        entry = feed.add_entry(order="append")
-        entry.id(f"{base}/#/article/{article.id}")
-        entry.title(_text(article.title) or "(untitled)")
         original = article.url if article.url and article.url.startswith(("http://", "https://")) else None
-        entry.link(href=original or f"{base}/#/article/{article.id}")
-        entry.updated(_when(article.published or article.day))
-        entry.summary(_text(f"{article.outlet} · {article.lang or 'language unknown'}"))
-    return _finish(feed, (_when(a.published or a.day) for a in articles))
+        times.append(
+            _entry(
+                feed,
+                f"{base}/#/article/{article.id}",
+                article.title,
+                original or f"{base}/#/article/{article.id}",
+                article.published or article.day,
+                f"{article.outlet} · {article.lang or 'language unknown'}",
+            )
+        )
+    return _finish(feed, times)
 
 
 def search_feed(base: str, self_url: str, query: str, hits: list[SearchHitOut]) -> bytes:
     """A saved search: its relevant articles, best first (an empty feed when nothing matches)."""
     page_url = f"{base}/#/search?{urlencode({'q': query})}"
     feed = _feed(self_url, f"storylines search: {query}", page_url, self_url)
-    for hit in hits:
-        entry = feed.add_entry(order="append")
-        entry.id(f"{base}/#/article/{hit.id}")
-        entry.title(_text(hit.title) or "(untitled)")
-        entry.link(href=f"{base}/#/article/{hit.id}")
-        entry.updated(_when(hit.day))
-        entry.summary(_text(hit.snippet))
-    return _finish(feed, (_when(hit.day) for hit in hits))
+    times = [
+        _entry(
+            feed, f"{base}/#/article/{hit.id}", hit.title, f"{base}/#/article/{hit.id}", hit.day, hit.snippet
+        )
+        for hit in hits
+    ]
+    return _finish(feed, times)
