@@ -100,3 +100,13 @@ def test_torch_engine_matches_the_graphs_on_cpu(engines):
     got = embedder.embed_passages(texts)
     assert embedder.model_id == "torch/multilingual-e5-small-fp32"
     assert cosines(got, engines["q4"].embed_passages(texts)).min() > 0.9995
+
+
+def test_torch_engine_gives_the_same_vector_with_and_without_padding():
+    """A batch with no padding skips the attention mask (flash kernel); padded ones keep it."""
+    pytest.importorskip("torch")
+    from storylines.embed.torch_embedder import TorchE5Embedder
+
+    embedder = TorchE5Embedder(device="cpu")
+    alone = np.vstack([embedder.embed_passages([text]) for text in TEXTS])  # unpadded batches of one
+    np.testing.assert_allclose(embedder.embed_passages(TEXTS), alone, atol=1e-5)  # one padded batch

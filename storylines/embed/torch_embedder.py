@@ -28,7 +28,12 @@ def cuda_available() -> bool:
 class TorchE5Embedder(E5Engine):
     """``device``: ``cuda`` when available, else ``cpu``; bf16 on the GPU, float32 on the CPU."""
 
-    def __init__(self, device: str | None = None, batch_size: int = 512, weights: E5Weights | None = None):
+    def __init__(
+        self,
+        device: str | None = None,
+        batch_size: int = 512,
+        weights: E5Weights | None = None,
+    ):
         super().__init__(batch_size, weights)
         self.device = device or ("cuda" if cuda_available() else "cpu")
         precision = "bf16" if self.device.startswith("cuda") else "fp32"
@@ -66,32 +71,37 @@ class TorchE5Embedder(E5Engine):
         return params
 
     def _pooled(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        torch, config, p = self._torch, self.weights.config, self._params
-        functional = torch.nn.functional
-        heads, head_dim = config.heads, config.hidden // config.heads
+        torch = self._torch
         with torch.inference_mode():
             tokens = torch.from_numpy(ids).to(self.device)
-            keep = torch.from_numpy(mask).to(self.device, p["emb.pos"].dtype)
-            batch, length = tokens.shape
-            x = p["emb.word"][tokens] + p["emb.pos"][:length] + p["emb.type"]
-            attend = (keep[:, None, None, :] > 0).expand(batch, heads, length, length)
-
-            def linear(h: Any, name: str) -> Any:
-                return functional.linear(h, p[f"{name}.w"], p[f"{name}.b"])
-
-            def norm(h: Any, name: str) -> Any:
-                return functional.layer_norm(h, (config.hidden,), p[f"{name}.w"], p[f"{name}.b"], config.eps)
-
-            def split(h: Any) -> Any:
-                return h.view(batch, length, heads, head_dim).transpose(1, 2)
-
-            x = norm(x, "emb.ln")
-            for layer in range(config.layers):
-                q, k, v = (split(linear(x, f"l{layer}.{n}")) for n in ("q", "k", "v"))
-                context = functional.scaled_dot_product_attention(q, k, v, attn_mask=attend)
-                context = context.transpose(1, 2).reshape(batch, length, config.hidden)
-                x = norm(x + linear(context, f"l{layer}.ao"), f"l{layer}.aln")
-                inner = functional.gelu(linear(x, f"l{layer}.fi"))
-                x = norm(x + linear(inner, f"l{layer}.fo"), f"l{layer}.oln")
-            pooled = (x.float() * keep.float()[..., None]).sum(1) / keep.float().sum(1, keepdim=True)
+            keep = torch.from_numpy(mask).to(self.device, self._params["emb.pos"].dtype)
+            # a batch without padding (length-sorted batches of long texts) needs no attention
+            # mask, which lets scaled_dot_product_attention pick its fused flash kernel
+            pooled = self._encode(tokens, keep, bool(mask.all()))
         return pooled.cpu().numpy()
+
+    def _encode(self, tokens: Any, keep: Any, unpadded: bool) -> Any:
+        """Mean of the last hidden states over the real tokens of a padded batch."""
+        functional, config, p = self._torch.nn.functional, self.weights.config, self._params
+        heads, head_dim = config.heads, config.hidden // config.heads
+        batch, length = tokens.shape
+        attend = None if unpadded else (keep[:, None, None, :] > 0).expand(batch, heads, length, length)
+
+        def linear(h: Any, name: str) -> Any:
+            return functional.linear(h, p[f"{name}.w"], p[f"{name}.b"])
+
+        def norm(h: Any, name: str) -> Any:
+            return functional.layer_norm(h, (config.hidden,), p[f"{name}.w"], p[f"{name}.b"], config.eps)
+
+        def split(h: Any) -> Any:
+            return h.view(batch, length, heads, head_dim).transpose(1, 2)
+
+        x = norm(p["emb.word"][tokens] + p["emb.pos"][:length] + p["emb.type"], "emb.ln")
+        for layer in range(config.layers):
+            q, k, v = (split(linear(x, f"l{layer}.{n}")) for n in ("q", "k", "v"))
+            context = functional.scaled_dot_product_attention(q, k, v, attn_mask=attend)
+            context = context.transpose(1, 2).reshape(batch, length, config.hidden)
+            x = norm(x + linear(context, f"l{layer}.ao"), f"l{layer}.aln")
+            inner = functional.gelu(linear(x, f"l{layer}.fi"))
+            x = norm(x + linear(inner, f"l{layer}.fo"), f"l{layer}.oln")
+        return (x.float() * keep.float()[..., None]).sum(1) / keep.float().sum(1, keepdim=True)
