@@ -110,13 +110,28 @@ def countries(entities: dict, keys: list) -> None:
                 keys.append([getattr(country, attr), "", f"place:{country.alpha_2.lower()}"])
 
 
+# Georgian is written in lower-case (Mkhedruli) letters: its names match in any case.
+LOWER_CASE_SCRIPTS = {"GEORGIAN"}
+# Thai has no spaces between words, so a name matches inside longer words: short ones are too risky.
+MIN_THAI_NAME = 5
+
+
 def is_usable_alternate_name(name: str, big_city: bool) -> bool:
     scripts = {unicodedata.name(c, "").split(" ")[0] for c in name if c.isalpha()}
     if scripts & {"CJK", "HIRAGANA", "KATAKANA", "HANGUL"}:
         return len(name) >= (2 if big_city else 3)
-    if scripts & {"CYRILLIC", "ARABIC", "GREEK", "HEBREW"}:
-        return len(name) >= 4
+    if "THAI" in scripts:
+        return len(name) >= MIN_THAI_NAME
+    caseless = not any(c.isupper() or c.islower() for c in name)  # Devanagari, Bengali, Tamil…
+    if scripts & {"CYRILLIC", "ARABIC", "GREEK", "HEBREW", *LOWER_CASE_SCRIPTS} or caseless:
+        return len(name) >= 4 and not any(c.isdigit() for c in name)
     return len(name) >= 4 and name[0].isupper() and not any(c.isdigit() for c in name)
+
+
+def case_flags(name: str) -> str:
+    """"l" (any case) for names in a lower-case script, which the matcher would take for common words."""
+    scripts = {unicodedata.name(c, "").split(" ")[0] for c in name if c.isalpha()}
+    return "l" if scripts & LOWER_CASE_SCRIPTS else ""
 
 
 def cities(entities: dict, keys: list) -> None:
@@ -140,7 +155,7 @@ def cities(entities: dict, keys: list) -> None:
                 n for n in city["alternatenames"]
                 if is_usable_alternate_name(n, city["population"] >= MIN_POPULATION_FOR_SHORT_CJK_NAMES)
             ]
-        keys.extend([n, "", entity_id] for n in names if n.lower() not in CITY_STOPLIST)
+        keys.extend([n, case_flags(n), entity_id] for n in names if n.lower() not in CITY_STOPLIST)
 
 
 def dedupe(keys: list) -> list:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
 import ahocorasick
+import simplemma
 
 # Languages whose nouns take case or article endings ("Сирии", "Rosji", "Russlands", "Русията").
 INFLECTING = frozenset(
@@ -30,11 +32,20 @@ ENDINGS = frozenset(
     [
         "а", "я", "у", "ю", "е", "и", "ы", "ой", "ей", "ом", "ем", "ам", "ям", "ах", "ях", "ами", "ями",
         "ию", "ии", "ия", "ть", "та", "то", "те", "ът", "ят", "ята", "s", "es", "ns", "n", "en", "a",
-        "u", "e", "i", "y", "ie", "em", "om", "ą", "ę", "ów", "ach", "owi", "ii", "ji",
+        "u", "e", "i", "y", "ie", "em", "om", "ą", "ę", "ów", "ach", "owi", "ii", "ji", "і",
     ]
 )
 VOWELS = frozenset("aeiouyаеёиоуыэюяъьіїєáéíóúąęаоую")
 ARABIC_PREFIXES = frozenset(["و", "ب", "ل", "ف", "ك", "ال", "وال", "بال", "لل", "فال", "وب", "ول"])
+# Where an ending changes the stem ("Києві" ← Київ, "Helsingissä" ← Helsinki, "Vilniaus" ← Vilnius,
+# "თბილისის" ← თბილისი), the endings above miss the name: simplemma's lemma of the word is looked
+# up instead, in languages it lemmatises whose names take case endings (Turkish lemmas lost
+# entities: LEMMATIZED_NAMES in entities.py).  Loading a language's dictionary costs once per process
+# (measured on a loaded machine: 0.4-3 s, Finnish 12 s); Polish, Slovak, Estonian and Hungarian
+# (4-12 s) are left out, as the endings above already cover their place names ("Warszawie").
+LEMMATIZED_LANGS = frozenset(["uk", "ru", "cs", "sl", "lt", "lv", "fi", "el", "hy", "ka"])
+LEMMA_SHARED_PREFIX = 2  # an ending changes the end of a name, not its start ("Києві" / "Київ")
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -120,7 +131,27 @@ class Gazetteer:
             match = self._accept(text, start, last + 1, candidates, lang_at)
             if match:
                 found.append(match)
-        return _drop_overlaps(found)
+        covered = {i for match in found for i in match.span}
+        return _drop_overlaps([*found, *self._lemma_matches(text, lang_at, covered)])
+
+    def _lemma_matches(
+        self, text: str, lang_at: Callable[[int], str | None], covered: set[int]
+    ) -> list[Match]:
+        """Names in inflected forms the automaton missed, found through the word's lemma."""
+        found = []
+        for word in _WORD.finditer(text):
+            lang = lang_at(word.start())
+            may_be_name = word[0][0].isupper() or lang == "ka"  # Georgian has no capitals
+            if lang not in LEMMATIZED_LANGS or word.start() in covered or not may_be_name:
+                continue
+            lemma = lowercase_same_length(simplemma.lemmatize(word[0], lang=lang))
+            surface = lowercase_same_length(word[0])
+            if lemma == surface or lemma[:LEMMA_SHARED_PREFIX] != surface[:LEMMA_SHARED_PREFIX]:
+                continue
+            key = next((k for k in self.exact.get(lemma, ()) if not set(k.flags) & {"c", "v", "e"}), None)
+            if key:
+                found.append(Match(word.start(), word.end(), key.entity_id, False))
+        return found
 
     def _accept(self, text: str, start: int, end: int, candidates: tuple[Key, ...],
                 lang_at: Callable[[int], str | None]) -> Match | None:
