@@ -100,6 +100,9 @@ def test_entities_carry_english_display_names_and_types(samples: dict[str, Artic
         # names in caseless scripts from geonames, and short CJK names opening a sentence
         ("दिल्ली और मुंबई में बैठक हुई।", "hi", {"place:delhi", "place:mumbai"}),
         ("北京市议会批准了新预算。", "zh", {"place:beijing"}),
+        # names that are cities only in some languages
+        ("Il consiglio comunale di Roma ha votato.", "it", {"place:rome"}),
+        ("Le maire de Nice a parlé.", "fr", {"place:nice"}),
     ],
 )
 def test_inflected_and_prefixed_forms_resolve(text: str, lang: str, expected: set[str]) -> None:
@@ -117,6 +120,11 @@ def test_lemmas_are_looked_up_only_for_names() -> None:
     """A lower-case word is no name, and a lemma that changes the word's start is no inflection."""
     article = EntityExtractor()(Article(source="t", text="Вони говорили про київ і про Києві.", lang="uk"))
     assert [e.mentions for e in article.entities if e.id == "place:kyiv"] == [["Києві"]]
+
+
+def test_names_scoped_to_languages_do_not_match_elsewhere() -> None:
+    article = EntityExtractor()(Article(source="t", text="Leaders of the Roma in Nice, Split.", lang="en"))
+    assert {"place:rome", "place:nice", "place:split"}.isdisjoint(ids(article))
 
 
 def test_chinese_one_character_abbreviation_needs_the_full_name() -> None:

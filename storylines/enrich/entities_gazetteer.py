@@ -7,6 +7,7 @@ surfaces; each hit is then checked for word boundaries, letter case, and inflect
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import re
@@ -53,6 +54,10 @@ class Key:
     surface: str
     entity_id: str
     flags: str  # e exact case, s stem, l any case, c conditional, v stem without its final vowel
+    langs: frozenset[str] = frozenset()  # only in these languages ("Roma" in Italian); empty: any
+
+    def fits(self, lang: str | None) -> bool:
+        return not self.langs or lang in self.langs
 
 
 @dataclass(frozen=True)
@@ -95,11 +100,14 @@ class Gazetteer:
     """Surface forms → entity ids, with display names and types."""
 
     def __init__(self, entities: dict[str, list[str]], keys: list[list[str]]):
+        """``keys``: [surface, entity id, flags] and, for a name in some languages only, their codes
+        joined by commas."""
         self.entities = entities
         self.automaton = ahocorasick.Automaton()
         grouped: dict[str, list[Key]] = {}
-        for surface, entity_id, flags in keys:
-            for key in self._variants(Key(surface, entity_id, flags)):
+        for surface, entity_id, flags, *langs in keys:
+            scope = frozenset(langs[0].split(",")) if langs else frozenset()
+            for key in self._variants(Key(surface, entity_id, flags, scope)):
                 grouped.setdefault(lowercase_same_length(key.surface), []).append(key)
         for lowered, candidates in grouped.items():
             self.automaton.add_word(lowered, (lowered, tuple(candidates)))
@@ -113,7 +121,7 @@ class Gazetteer:
         variants = [key]
         inflectable = "s" in key.flags or len(surface) >= MIN_LEN_FOR_SUFFIX
         if inflectable and surface[-1].lower() in VOWELS and not is_unspaced_script(surface[0]):
-            variants.append(Key(surface[:-1], key.entity_id, key.flags + "v"))
+            variants.append(dataclasses.replace(key, surface=surface[:-1], flags=key.flags + "v"))
         return variants
 
     def name_of(self, entity_id: str) -> tuple[str, str] | None:
@@ -148,7 +156,8 @@ class Gazetteer:
             surface = lowercase_same_length(word[0])
             if lemma == surface or lemma[:LEMMA_SHARED_PREFIX] != surface[:LEMMA_SHARED_PREFIX]:
                 continue
-            key = next((k for k in self.exact.get(lemma, ()) if not set(k.flags) & {"c", "v", "e"}), None)
+            keys = self.exact.get(lemma, ())
+            key = next((k for k in keys if k.fits(lang) and not set(k.flags) & {"c", "v", "e"}), None)
             if key:
                 found.append(Match(word.start(), word.end(), key.entity_id, False))
         return found
@@ -156,10 +165,11 @@ class Gazetteer:
     def _accept(self, text: str, start: int, end: int, candidates: tuple[Key, ...],
                 lang_at: Callable[[int], str | None]) -> Match | None:
         suffix = 0 if is_unspaced_script(text[start]) else _letters_after(text, end)
-        inflecting = lang_at(start) in INFLECTING
+        lang = lang_at(start)
+        inflecting = lang in INFLECTING
         ending = text[end : end + suffix]
         for key in candidates:
-            if _case_ok(key, text[start:end]) and _suffix_ok(key, ending, inflecting):
+            if key.fits(lang) and _case_ok(key, text[start:end]) and _suffix_ok(key, ending, inflecting):
                 return Match(start, end + suffix, key.entity_id, "c" in key.flags)
         return None
 
@@ -169,7 +179,8 @@ class Gazetteer:
         for cut in range(MAX_STEM_SUFFIX + 1):
             stem = lowered[: len(lowered) - cut] if cut else lowered
             for key in self.exact.get(stem, ()):
-                if _suffix_ok(key, lowered[len(stem) :], inflecting=True) and "c" not in key.flags:
+                unscoped = not key.langs and "c" not in key.flags  # a name without its language
+                if unscoped and _suffix_ok(key, lowered[len(stem) :], inflecting=True):
                     return key.entity_id
         return None
 
