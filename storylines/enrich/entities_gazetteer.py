@@ -148,9 +148,12 @@ class Gazetteer:
         """Names in inflected forms the automaton missed, found through the word's lemma."""
         found = []
         for word in _WORD.finditer(text):
+            first = word[0][0]
+            may_be_name = first.isupper() or "\u10d0" <= first <= "\u10ff"  # Georgian has no capitals
+            if not may_be_name or word.start() in covered:
+                continue
             lang = lang_at(word.start())
-            may_be_name = word[0][0].isupper() or lang == "ka"  # Georgian has no capitals
-            if lang not in LEMMATIZED_LANGS or word.start() in covered or not may_be_name:
+            if lang not in LEMMATIZED_LANGS:
                 continue
             lemma = lowercase_same_length(simplemma.lemmatize(word[0], lang=lang))
             surface = lowercase_same_length(word[0])
