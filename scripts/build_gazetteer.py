@@ -3,9 +3,10 @@ hand-curated TSV files next to it.  Run at dev time only; the product reads the 
 
     python scripts/build_gazetteer.py
 
-Each key is ``[surface, entity id, flags]``; flags: ``e`` exact case, ``s`` inflection suffix allowed,
-``l`` any case, ``c`` counts only when the entity is also matched by another key.  Keys are listed in
-priority order (curated > countries > US states > cities by population), which the matcher keeps.
+Each key is ``[surface, entity id, flags]``, plus the languages it is limited to, if any ("it,es");
+flags: ``e`` exact case, ``s`` inflection suffix allowed, ``l`` any case, ``c`` counts only when the
+entity is also matched by another key.  Keys are listed in priority order (curated > countries > US
+states > cities by population), which the matcher keeps.
 """
 
 from __future__ import annotations
@@ -110,13 +111,28 @@ def countries(entities: dict, keys: list) -> None:
                 keys.append([getattr(country, attr), "", f"place:{country.alpha_2.lower()}"])
 
 
+# Georgian is written in lower-case (Mkhedruli) letters: its names match in any case.
+LOWER_CASE_SCRIPTS = {"GEORGIAN"}
+# Thai has no spaces between words, so a name matches inside longer words: short ones are too risky.
+MIN_THAI_NAME = 5
+
+
 def is_usable_alternate_name(name: str, big_city: bool) -> bool:
     scripts = {unicodedata.name(c, "").split(" ")[0] for c in name if c.isalpha()}
     if scripts & {"CJK", "HIRAGANA", "KATAKANA", "HANGUL"}:
         return len(name) >= (2 if big_city else 3)
-    if scripts & {"CYRILLIC", "ARABIC", "GREEK", "HEBREW"}:
-        return len(name) >= 4
+    if "THAI" in scripts:
+        return len(name) >= MIN_THAI_NAME
+    caseless = not any(c.isupper() or c.islower() for c in name)  # Devanagari, Bengali, Tamil…
+    if scripts & {"CYRILLIC", "ARABIC", "GREEK", "HEBREW", *LOWER_CASE_SCRIPTS} or caseless:
+        return len(name) >= 4 and not any(c.isdigit() for c in name)
     return len(name) >= 4 and name[0].isupper() and not any(c.isdigit() for c in name)
+
+
+def case_flags(name: str) -> str:
+    """"l" (any case) for names in a lower-case script, which the matcher would take for common words."""
+    scripts = {unicodedata.name(c, "").split(" ")[0] for c in name if c.isalpha()}
+    return "l" if scripts & LOWER_CASE_SCRIPTS else ""
 
 
 def cities(entities: dict, keys: list) -> None:
@@ -140,18 +156,25 @@ def cities(entities: dict, keys: list) -> None:
                 n for n in city["alternatenames"]
                 if is_usable_alternate_name(n, city["population"] >= MIN_POPULATION_FOR_SHORT_CJK_NAMES)
             ]
-        keys.extend([n, "", entity_id] for n in names if n.lower() not in CITY_STOPLIST)
+        keys.extend([n, case_flags(n), entity_id] for n in names if n.lower() not in CITY_STOPLIST)
+
+
+def scoped_cities(entities: dict, keys: list) -> None:
+    """Stoplisted city names that name the city in some languages only ("Roma" in Italian)."""
+    for entity_id, name, langs, aliases in read_tsv("scoped_city_names.tsv"):
+        entities.setdefault(entity_id, [name, "place"])
+        keys.extend([alias, "", entity_id, langs] for alias in aliases.split("|"))
 
 
 def dedupe(keys: list) -> list:
-    """Keep the first (highest-priority) entity per lowercased surface and flags."""
-    seen: set[tuple[str, str]] = set()
+    """Keep the first (highest-priority) entity per lowercased surface, flags and languages."""
+    seen: set[tuple[str, ...]] = set()
     unique = []
-    for surface, flags, entity_id in keys:
-        marker = (surface if "e" in flags else surface.lower(), flags.replace("s", ""))
+    for surface, flags, entity_id, *langs in keys:
+        marker = (surface if "e" in flags else surface.lower(), flags.replace("s", ""), *langs)
         if len(surface) >= 2 and marker not in seen:
             seen.add(marker)
-            unique.append([surface, entity_id, flags])
+            unique.append([surface, entity_id, flags, *langs])
     return unique
 
 
@@ -161,6 +184,7 @@ def main() -> None:
     curated(entities, keys)
     countries(entities, keys)
     cities(entities, keys)
+    scoped_cities(entities, keys)  # after cities(): an entity it creates would shadow the geonames one
     keys = dedupe(keys)
     used = {k[1] for k in keys}
     entities = {i: v for i, v in entities.items() if i in used}

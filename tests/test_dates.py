@@ -182,6 +182,13 @@ def test_weekdays_need_a_full_publication_date():
         ("会议于2016年2月14日举行，3 月 1 日结束。", "zh", ["2016-02-14", "--03-01"]),
         ("Filed 07/14/2016 and updated 2016-07-15T10:00.", "en", ["2016-07-14", "2016-07-15"]),
         ("Kars'ta 12 Mart 2020 Perşembe.", "tr", ["2020-03-12"]),
+        # inflected month names (data/month_forms.tsv) and the year written before the day
+        ("Svet je 5. marca 2019 in 1. decembra sprejel proračun.", "sl", ["2019-03-05", "--12-01"]),
+        ("Volikogu kiitis 5. märtsil 2019 heaks eelarve.", "et", ["2019-03-05"]),
+        ("Dome 2019. gada 5. martā un 2020. g. 7. jūlijā.", "lv", ["2019-03-05", "2020-07-07"]),
+        ("Скупштина је 5. марта 2019. године усвојила буџет.", "sr", ["2019-03-05"]),
+        ("Мәслихат 2019 жылғы 5 наурызда бюджетті бекітті.", "kk", ["2019-03-05"]),
+        ("საკრებულომ 2019 წლის 5 მარტს ბიუჯეტი დაამტკიცა.", "ka", ["2019-03-05"]),
     ],
 )
 def test_spans_in_several_languages(text: str, lang: str, expected: list[str]):
@@ -195,6 +202,8 @@ def test_weekday_written_with_the_date_is_kept():
 
 def test_words_that_only_look_like_dates_are_ignored():
     assert find_spans("They may 5 times, the 31 June, Mayday 3, 13/13/2016", ["en"]) == []
+    # a year before the day counts only with the language's word for "year" between them
+    assert [s.iso for s in find_spans("In 2019 on 5 March they met.", ["en"])] == ["--03-05"]
     assert find_mentions("Por la mañana, am Morgen", ["es", "de"]) == []
 
 

@@ -93,6 +93,16 @@ def test_entities_carry_english_display_names_and_types(samples: dict[str, Artic
         ("Die Lage Russlands und der USA.", "de", {"place:ru", "place:us"}),
         ("بوتين يزور سوريا وروسيا", "ar", {"person:vladimir-putin", "place:sy", "place:ru"}),
         ("Соединенные Штаты и Россия", "ru", {"place:us", "place:ru"}),
+        # endings that change the stem: found through simplemma's lemma
+        ("Мер виступив у Львові. Потім він поїхав до Харкова.", "uk", {"place:lviv", "place:kharkiv"}),
+        ("Kokous pidettiin Helsingissä ja Turussa.", "fi", {"place:helsinki", "place:turku"}),
+        ("შეხვედრა თბილისის მერიაში გაიმართა.", "ka", {"place:tbilisi"}),
+        # names in caseless scripts from geonames, and short CJK names opening a sentence
+        ("दिल्ली और मुंबई में बैठक हुई।", "hi", {"place:delhi", "place:mumbai"}),
+        ("北京市议会批准了新预算。", "zh", {"place:beijing"}),
+        # names that are cities only in some languages
+        ("Il consiglio comunale di Roma ha votato.", "it", {"place:rome"}),
+        ("Le maire de Nice a parlé.", "fr", {"place:nice"}),
     ],
 )
 def test_inflected_and_prefixed_forms_resolve(text: str, lang: str, expected: set[str]) -> None:
@@ -104,6 +114,17 @@ def test_lowercase_common_words_are_not_entities() -> None:
     article = EntityExtractor()(Article(source="t", text="Tell us because china plates are nice.", lang="en"))
     assert "place:us" not in ids(article)
     assert "place:nice" not in ids(article)
+
+
+def test_lemmas_are_looked_up_only_for_names() -> None:
+    """A lower-case word is no name, and a lemma that changes the word's start is no inflection."""
+    article = EntityExtractor()(Article(source="t", text="Вони говорили про київ і про Києві.", lang="uk"))
+    assert [e.mentions for e in article.entities if e.id == "place:kyiv"] == [["Києві"]]
+
+
+def test_names_scoped_to_languages_do_not_match_elsewhere() -> None:
+    article = EntityExtractor()(Article(source="t", text="Leaders of the Roma in Nice, Split.", lang="en"))
+    assert {"place:rome", "place:nice", "place:split"}.isdisjoint(ids(article))
 
 
 def test_chinese_one_character_abbreviation_needs_the_full_name() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from storylines.article import Article, Skipped
+from storylines.clean.boilerplate import BoilerplateRemover
 from storylines.ingest import FieldNames, read_bytes, read_paths
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,6 +143,24 @@ def test_big_html_drops_raw_html_but_keeps_text() -> None:
     page = (FIXTURES / "article.html").read_text().replace("</head>", f"<!-- {'x' * 2_200_000} --></head>")
     article = only_article(read_bytes(page.encode(), "big.html"))
     assert article.raw_html is None and "Peskov" in article.raw_text
+
+
+def test_html_source_line_breaks_inside_a_paragraph_do_not_cost_its_last_lines() -> None:
+    """A paragraph wrapped in the HTML source is one line of text, so cleaning keeps it whole
+    (it used to become short "lines" whose tail went as a trailing list)."""
+    wrapped = (
+        "She flaunted her hand bag which had the colours of the Nigerian\nflag. The 47 year old was"
+        " one of the guests invited to an event by media\n mogul, Debola Lagos."
+    )
+    page = (
+        "<html><head><title>Kate Henshaw</title></head><body><article><h1>Kate Henshaw</h1>"
+        "<p>Veteran Nollywood actress Kate Henshaw, who won the Africa Movie Academy Award in 2008,\n"
+        "has taken to her Instagram page to share some stunning photos of herself.</p>"
+        f"<div><span>{wrapped}</span></div><pre>line one\nline two</pre></article></body></html>"
+    )
+    article = BoilerplateRemover()(only_article(read_bytes(page.encode(), "page.html")))
+    assert " ".join(wrapped.split()) in article.text.splitlines()
+    assert "line one\nline two" in article.raw_text
 
 
 def test_html_without_article_text_is_skipped() -> None:

@@ -1,5 +1,5 @@
 """A short news text in each of 52 languages, each with a date and a place: no crash, the right
-language for every one, and the date and place wherever they are resolved today.
+language and the date for every one, and the place wherever it is resolved today.
 
 The known gaps are listed, not hidden: a text that starts resolving fails the test until its
 entry is removed, so the lists only shrink.
@@ -21,29 +21,9 @@ ROWS = list(
     )
 )
 DATE = "2019-03-05"
-# Inflected month names dateparser's locale data lacks ("marca", "märtsil", "martā", "наурызда"…).
-DATE_GAPS = {"sl", "et", "lv", "sr", "kk", "ka"}
-# Inflected or compounded place names ("Києві", "北京市议会", "서울시의회") and names the gazetteer
-# lacks in that script.
-PLACE_GAPS = {
-    "it",
-    "lv",
-    "lt",
-    "az",
-    "uk",
-    "be",
-    "el",
-    "hi",
-    "mr",
-    "bn",
-    "ta",
-    "ka",
-    "hy",
-    "th",
-    "zh",
-    "ja",
-    "ko",
-}
+# "Bakı" is four letters opening a sentence, which the entity stage doubts (short city names there
+# are often common words: "Un", "Sur", "Kara").
+PLACE_GAPS = {"az"}
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +40,6 @@ def test_language_date_and_place(pipeline: Pipeline, row: dict[str, str]) -> Non
     article = pipeline(Article(source=row["lang"], raw_text=row["text"]))
     assert article.lang == row["lang"]
     dated = article.published == DATE or DATE in [event.date for event in article.event_dates]
-    assert dated != (row["lang"] in DATE_GAPS)
+    assert dated
     placed = row["place"] in [entity.id for entity in article.entities]
     assert placed != (row["lang"] in PLACE_GAPS)

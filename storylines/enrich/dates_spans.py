@@ -20,7 +20,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import cache, lru_cache
+from importlib import resources
 
 from dateparser.languages.loader import default_loader
 
@@ -47,6 +48,11 @@ _YEAR_AFTER_DAY = re.compile(r",?\s+([12]\d{3})(?!\d)")
 # Year first, as Hungarian "2019. március 5-én", Lithuanian "2019 m. kovo 5 d.", Armenian
 # "2019 թվականի մարտի 5-ին": the year, an optional short word for "year", then month and day.
 _YEAR_BEFORE = re.compile(r"(?<![\d.])([12]\d{3})(?:\.|\s+\w{1,9}\.?)?\s*$")
+# Year first with the day before the month, as Latvian "2019. gada 5. martā", Kazakh "2019 жылғы
+# 5 наурызда", Georgian "2019 წლის 5 მარტს": only with the language's word for "year" between, since
+# "in 2019 on 5 March" would read the same way.  {year} is that word's first letters.
+_YEAR_BEFORE_DAY = r"(?<![\d.])([12]\d{{3}})\.?\s+(?:{year})\w*\.?\s*$"
+YEAR_WORD_PREFIX = 3  # "gads"/"gada", "жыл"/"жылғы", "წელი"/"წლის": case endings follow the stem
 # Digits-only shapes need no language, so they are parsed here; the day/month order of D.M.Y vs
 # M/D/Y comes from dateparser's locale data (``date_order``).
 _ISO = re.compile(r"([12]\d{3})-([01]\d)-([0-3]\d)(?!\d)")
@@ -128,6 +134,7 @@ class Vocabulary:
     month_of: dict[str, int]
     weekday: re.Pattern[str]
     weekday_prefix: re.Pattern[str]
+    year_before_day: re.Pattern[str] | None
     relative: re.Pattern[str] | None
     weekday_of: dict[str, int]
     prefix_weekday_of: dict[str, int]
@@ -169,6 +176,26 @@ def _relative_words(info: dict) -> dict[str, int]:
     }
 
 
+@cache
+def _month_forms() -> dict[str, dict[str, int]]:
+    """Language → inflected month word → month number, from ``data/month_forms.tsv``."""
+    table = resources.files("storylines.enrich").joinpath("data/month_forms.tsv").read_text(encoding="utf-8")
+    forms: dict[str, dict[str, int]] = {}
+    for line in table.splitlines():
+        if line.strip() and not line.startswith("#"):
+            lang, month, words = line.split("\t")
+            forms.setdefault(lang, {}).update(dict.fromkeys(words.split("|"), int(month)))
+    return forms
+
+
+def _year_before_day(info: dict) -> re.Pattern[str] | None:
+    """The pattern for a year written before the day, with the language's word for "year"."""
+    words = {lowered(w)[:YEAR_WORD_PREFIX] for w in info.get("year", []) if len(w) >= YEAR_WORD_PREFIX}
+    abbreviations = {f"{re.escape(lowered(w))}\\." for w in info.get("year", []) if len(w) < YEAR_WORD_PREFIX}
+    alternatives = [*map(re.escape, sorted(words)), *sorted(abbreviations)]
+    return re.compile(_YEAR_BEFORE_DAY.format(year="|".join(alternatives))) if alternatives else None
+
+
 @lru_cache(maxsize=64)
 def vocabulary(lang: str) -> Vocabulary | None:
     """Regexes for ``lang`` built from dateparser's locale data; None when dateparser lacks it."""
@@ -180,12 +207,14 @@ def vocabulary(lang: str) -> Vocabulary | None:
     prefix_weekday_of = _weekday_names(info, full_only=False)
     offset_of = _relative_words(info)
     month_of = {w: number for number, key in enumerate(MONTH_KEYS, 1) for w in _words(info, key, 3)}
+    month_of.update(_month_forms().get(lang.split("-")[0], {}))
     return Vocabulary(
         date_order=info.get("date_order", "DMY"),
         month=re.compile(_alternation(month_of)),
         month_of=month_of,
         weekday=re.compile(_alternation(weekday_of)),
         weekday_prefix=re.compile(rf"({_alternation(prefix_weekday_of)})\.?,?\s+$"),
+        year_before_day=_year_before_day(info),
         relative=re.compile(_alternation(offset_of)) if offset_of else None,
         weekday_of=weekday_of,
         prefix_weekday_of=prefix_weekday_of,
@@ -193,13 +222,21 @@ def vocabulary(lang: str) -> Vocabulary | None:
     )
 
 
-def _around_month(low: str, month: re.Match[str]) -> tuple[int, int, int, int | None] | None:
+def _around_month(
+    low: str, month: re.Match[str], vocab: Vocabulary
+) -> tuple[int, int, int, int | None] | None:
     """(start, end, day, year or None) of the date a month word belongs to."""
     day = _DAY_BEFORE.search(low, max(0, month.start() - 12), month.start())
     if day:
         year = _YEAR_AFTER_MONTH.match(low, month.end())
         end = year.end() if year else month.end()
         start = day.start()
+        if (
+            not year
+            and vocab.year_before_day
+            and (year := vocab.year_before_day.search(low, max(0, start - 24), start))
+        ):
+            start = year.start()
     else:
         day = _DAY_AFTER.match(low, month.end())
         if not day:
@@ -219,7 +256,7 @@ def _is_month(text: str, low: str, month: re.Match[str]) -> bool:
 
 def _word_spans(text: str, low: str, vocab: Vocabulary) -> Iterator[DateSpan]:
     for month in vocab.month.finditer(low):
-        found = _around_month(low, month) if _is_month(text, low, month) else None
+        found = _around_month(low, month, vocab) if _is_month(text, low, month) else None
         number = vocab.month_of[month[0]]
         if found is None or safe_date(found[3] or LEAP_YEAR, number, found[2]) is None:
             continue

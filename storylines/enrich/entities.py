@@ -28,7 +28,7 @@ import simplemma
 from anyascii import anyascii
 
 from storylines.article import Article, Entity
-from storylines.enrich.entities_gazetteer import Gazetteer, Match, NerSpan, gazetteer
+from storylines.enrich.entities_gazetteer import Gazetteer, Match, NerSpan, gazetteer, is_unspaced_script
 from storylines.enrich.entities_natasha import NATASHA_LANGS, natasha_spans
 from storylines.enrich.entities_rules import at_sentence_start, rule_spans
 
@@ -134,11 +134,16 @@ def _without_doubtful_cities(matches: list[Match], spans: list[NerSpan], text: s
         surface = text[match.start : match.end]
         if _is_city(match) and (
             (match.start in inside_names and not _is_whole_span(match, spans))
-            or (len(surface) <= SHORT_NAME and (surface.isupper() or at_sentence_start(text, match.start)))
+            or (_is_short_word(surface) and (surface.isupper() or at_sentence_start(text, match.start)))
         ):
             continue
         kept.append(match)
     return kept
+
+
+def _is_short_word(surface: str) -> bool:
+    """Short in a spaced script; a CJK name of 2-4 characters ("北京市", "서울시") is no common word."""
+    return len(surface) <= SHORT_NAME and not is_unspaced_script(surface[0])
 
 
 def _is_whole_span(match: Match, spans: list[NerSpan]) -> bool:

@@ -7,14 +7,17 @@ surfaces; each hit is then checked for word boundaries, letter case, and inflect
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
 import ahocorasick
+import simplemma
 
 # Languages whose nouns take case or article endings ("Сирии", "Rosji", "Russlands", "Русията").
 INFLECTING = frozenset(
@@ -30,11 +33,20 @@ ENDINGS = frozenset(
     [
         "а", "я", "у", "ю", "е", "и", "ы", "ой", "ей", "ом", "ем", "ам", "ям", "ах", "ях", "ами", "ями",
         "ию", "ии", "ия", "ть", "та", "то", "те", "ът", "ят", "ята", "s", "es", "ns", "n", "en", "a",
-        "u", "e", "i", "y", "ie", "em", "om", "ą", "ę", "ów", "ach", "owi", "ii", "ji",
+        "u", "e", "i", "y", "ie", "em", "om", "ą", "ę", "ów", "ach", "owi", "ii", "ji", "і",
     ]
 )
 VOWELS = frozenset("aeiouyаеёиоуыэюяъьіїєáéíóúąęаоую")
 ARABIC_PREFIXES = frozenset(["و", "ب", "ل", "ف", "ك", "ال", "وال", "بال", "لل", "فال", "وب", "ول"])
+# Where an ending changes the stem ("Києві" ← Київ, "Helsingissä" ← Helsinki, "Vilniaus" ← Vilnius,
+# "თბილისის" ← თბილისი), the endings above miss the name: simplemma's lemma of the word is looked
+# up instead, in languages it lemmatises whose names take case endings (Turkish lemmas lost
+# entities: LEMMATIZED_NAMES in entities.py).  Loading a language's dictionary costs once per process
+# (measured on a loaded machine: 0.4-3 s, Finnish 12 s); Polish, Slovak, Estonian and Hungarian
+# (4-12 s) are left out, as the endings above already cover their place names ("Warszawie").
+LEMMATIZED_LANGS = frozenset(["uk", "ru", "cs", "sl", "lt", "lv", "fi", "el", "hy", "ka"])
+LEMMA_SHARED_PREFIX = 2  # an ending changes the end of a name, not its start ("Києві" / "Київ")
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,10 @@ class Key:
     surface: str
     entity_id: str
     flags: str  # e exact case, s stem, l any case, c conditional, v stem without its final vowel
+    langs: frozenset[str] = frozenset()  # only in these languages ("Roma" in Italian); empty: any
+
+    def fits(self, lang: str | None) -> bool:
+        return not self.langs or lang in self.langs
 
 
 @dataclass(frozen=True)
@@ -84,11 +100,14 @@ class Gazetteer:
     """Surface forms → entity ids, with display names and types."""
 
     def __init__(self, entities: dict[str, list[str]], keys: list[list[str]]):
+        """``keys``: [surface, entity id, flags] and, for a name in some languages only, their codes
+        joined by commas."""
         self.entities = entities
         self.automaton = ahocorasick.Automaton()
         grouped: dict[str, list[Key]] = {}
-        for surface, entity_id, flags in keys:
-            for key in self._variants(Key(surface, entity_id, flags)):
+        for surface, entity_id, flags, *langs in keys:
+            scope = frozenset(langs[0].split(",")) if langs else frozenset()
+            for key in self._variants(Key(surface, entity_id, flags, scope)):
                 grouped.setdefault(lowercase_same_length(key.surface), []).append(key)
         for lowered, candidates in grouped.items():
             self.automaton.add_word(lowered, (lowered, tuple(candidates)))
@@ -102,7 +121,7 @@ class Gazetteer:
         variants = [key]
         inflectable = "s" in key.flags or len(surface) >= MIN_LEN_FOR_SUFFIX
         if inflectable and surface[-1].lower() in VOWELS and not is_unspaced_script(surface[0]):
-            variants.append(Key(surface[:-1], key.entity_id, key.flags + "v"))
+            variants.append(dataclasses.replace(key, surface=surface[:-1], flags=key.flags + "v"))
         return variants
 
     def name_of(self, entity_id: str) -> tuple[str, str] | None:
@@ -120,15 +139,40 @@ class Gazetteer:
             match = self._accept(text, start, last + 1, candidates, lang_at)
             if match:
                 found.append(match)
-        return _drop_overlaps(found)
+        covered = {i for match in found for i in match.span}
+        return _drop_overlaps([*found, *self._lemma_matches(text, lang_at, covered)])
+
+    def _lemma_matches(
+        self, text: str, lang_at: Callable[[int], str | None], covered: set[int]
+    ) -> list[Match]:
+        """Names in inflected forms the automaton missed, found through the word's lemma."""
+        found = []
+        for word in _WORD.finditer(text):
+            first = word[0][0]
+            may_be_name = first.isupper() or "\u10d0" <= first <= "\u10ff"  # Georgian has no capitals
+            if not may_be_name or word.start() in covered:
+                continue
+            lang = lang_at(word.start())
+            if lang not in LEMMATIZED_LANGS:
+                continue
+            lemma = lowercase_same_length(simplemma.lemmatize(word[0], lang=lang))
+            surface = lowercase_same_length(word[0])
+            if lemma == surface or lemma[:LEMMA_SHARED_PREFIX] != surface[:LEMMA_SHARED_PREFIX]:
+                continue
+            keys = self.exact.get(lemma, ())
+            key = next((k for k in keys if k.fits(lang) and not set(k.flags) & {"c", "v", "e"}), None)
+            if key:
+                found.append(Match(word.start(), word.end(), key.entity_id, False))
+        return found
 
     def _accept(self, text: str, start: int, end: int, candidates: tuple[Key, ...],
                 lang_at: Callable[[int], str | None]) -> Match | None:
         suffix = 0 if is_unspaced_script(text[start]) else _letters_after(text, end)
-        inflecting = lang_at(start) in INFLECTING
+        lang = lang_at(start)
+        inflecting = lang in INFLECTING
         ending = text[end : end + suffix]
         for key in candidates:
-            if _case_ok(key, text[start:end]) and _suffix_ok(key, ending, inflecting):
+            if key.fits(lang) and _case_ok(key, text[start:end]) and _suffix_ok(key, ending, inflecting):
                 return Match(start, end + suffix, key.entity_id, "c" in key.flags)
         return None
 
@@ -138,7 +182,8 @@ class Gazetteer:
         for cut in range(MAX_STEM_SUFFIX + 1):
             stem = lowered[: len(lowered) - cut] if cut else lowered
             for key in self.exact.get(stem, ()):
-                if _suffix_ok(key, lowered[len(stem) :], inflecting=True) and "c" not in key.flags:
+                unscoped = not key.langs and "c" not in key.flags  # a name without its language
+                if unscoped and _suffix_ok(key, lowered[len(stem) :], inflecting=True):
                     return key.entity_id
         return None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from itertools import islice
 
@@ -19,12 +20,29 @@ from storylines.ingest.decode import declared_charset, decode_document, fix_text
 # trafilatura's time grows faster than linearly with the element count (measured on a loaded 2-core
 # machine: 20k paragraphs 7.9 s, 40k 20 s, 200k: minutes); news pages have a few thousand elements.
 MAX_HTML_ELEMENTS = 20_000
+_HTML_WHITESPACE = re.compile(r"[ \t\n\r\f]+")  # what browsers collapse; not U+00A0
+_PREFORMATTED = ("pre", "textarea", "code", "script", "style")
 _BLOCK_TAGS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre")
 
 
 def _first(tree: etree._Element, xpath: str) -> str | None:
     values = [value.strip() for value in tree.xpath(xpath) if value.strip()]
     return values[0] if values else None
+
+
+def _collapse_whitespace(tree: etree._Element) -> None:
+    """Collapse runs of whitespace in text nodes as a browser renders them.
+
+    trafilatura keeps the source's line breaks inside a paragraph ("…of the Nigerian\\nflag. The…"),
+    and the clean stage reads lines: a paragraph wrapped in the source became several short
+    "lines", and its last ones were dropped as a trailing list.  <br> (an element) still breaks lines.
+    """
+    kept = {node for pre in tree.iter(*_PREFORMATTED) for node in pre.iter()}
+    for element in tree.iter():
+        if element not in kept and element.text:
+            element.text = _HTML_WHITESPACE.sub(" ", element.text)
+        if element.tail and element.getparent() not in kept:
+            element.tail = _HTML_WHITESPACE.sub(" ", element.tail)
 
 
 def _published(tree: etree._Element) -> str | None:
@@ -45,6 +63,7 @@ def article_from_html(data: bytes, source: str, url: str | None = None, charset:
     canonical = _first(tree, "//link[@rel='canonical']/@href | //meta[@property='og:url']/@content")
     lang = _first(tree, "/html/@lang")
     published = _published(tree)
+    _collapse_whitespace(tree)
     document = trafilatura.bare_extraction(tree, with_metadata=True)  # mutates the tree: runs last
     title = fix_text(document.title or "") if document else ""
     body = strip_leading_title(fix_text(document.text or ""), title).strip() if document else ""
