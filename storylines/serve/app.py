@@ -30,6 +30,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from storylines.embed.batching import QueryBatcher, batched_query_embedder
 from storylines.serve.catalog import Catalog, Filters, Period, Sort
 from storylines.serve.feeds import ATOM, articles_feed, search_feed, storylines_feed
 from storylines.serve.ingest import MAX_UPLOAD_UNPACKED, IngestBusy, LiveIngest, article_from_input
@@ -240,7 +241,8 @@ class Services:
 
     @cached_property
     def searcher(self) -> HybridSearcher:
-        embedder = self._embedder or self.engine.comparer.embedder  # one model for both
+        """One model for both; concurrent searches' new queries are embedded together (same vectors)."""
+        embedder = self._embedder or batched_query_embedder(self.engine.comparer.embedder)
         return HybridSearcher(self.store, embedder, self.engine.index)
 
     @property
@@ -248,7 +250,10 @@ class Services:
         return self.engine.comparer
 
     def close(self) -> None:
-        """Snapshot the vector index (where it is a cache) and close both connections."""
+        """Snapshot the vector index (where it is a cache), stop the query batcher, close both connections."""
+        searcher = self.__dict__.get("searcher")
+        if searcher is not None and isinstance(searcher.embedder, QueryBatcher):
+            searcher.embedder.close()
         if self._engine is not None:
             self._engine.close()
         self.store.close()
@@ -354,6 +359,7 @@ def create_app(
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return docs_page
+
     app.state.services = services
     app.state.api_key = api_key or os.environ.get(API_KEY_ENV) or None  # empty = no key
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
