@@ -30,7 +30,6 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from storylines.embed.batching import QueryBatcher, batched_query_embedder
 from storylines.serve.catalog import Catalog, Filters, Period, Sort
 from storylines.serve.feeds import ATOM, articles_feed, search_feed, storylines_feed
 from storylines.serve.ingest import MAX_UPLOAD_UNPACKED, IngestBusy, LiveIngest, article_from_input
@@ -49,7 +48,7 @@ from storylines.serve.models import (
     StorylineSummary,
     UpdatedOut,
 )
-from storylines.serve.search import MAX_QUERY_CHARS, HybridSearcher, SearchResult
+from storylines.serve.search import MAX_QUERY_CHARS, HybridSearcher, SearchResult, server_query_embedder
 from storylines.skips import one_line, printable
 
 if TYPE_CHECKING:
@@ -241,8 +240,8 @@ class Services:
 
     @cached_property
     def searcher(self) -> HybridSearcher:
-        """One model for both; concurrent searches' new queries are embedded together (same vectors)."""
-        embedder = self._embedder or batched_query_embedder(self.engine.comparer.embedder)
+        """The comparer's model (same vectors), run as suits queries (see ``server_query_embedder``)."""
+        embedder = self._embedder or server_query_embedder(self.engine.comparer.embedder)
         return HybridSearcher(self.store, embedder, self.engine.index)
 
     @property
@@ -250,10 +249,7 @@ class Services:
         return self.engine.comparer
 
     def close(self) -> None:
-        """Snapshot the vector index (where it is a cache), stop the query batcher, close both connections."""
-        searcher = self.__dict__.get("searcher")
-        if searcher is not None and isinstance(searcher.embedder, QueryBatcher):
-            searcher.embedder.close()
+        """Snapshot the vector index (where it is a cache) and close both connections."""
         if self._engine is not None:
             self._engine.close()
         self.store.close()
@@ -359,7 +355,6 @@ def create_app(
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return docs_page
-
     app.state.services = services
     app.state.api_key = api_key or os.environ.get(API_KEY_ENV) or None  # empty = no key
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
