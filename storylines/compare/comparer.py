@@ -159,7 +159,10 @@ class StoryComparer:
         titles_only = np.array(
             [title_only(a.length, a.title) or title_only(b.length, b.title) for b in others]
         )
-        same_event = self.same_event_model.probabilities(rows, FEATURE_NAMES, scores["overall"], titles_only)
+        vectors = (a.vector, np.stack([b.vector for b in others]))
+        same_event = self.same_event_model.probabilities(
+            rows, FEATURE_NAMES, scores["overall"], titles_only, vectors
+        )
         results = []
         for index, b in enumerate(others):
             features = dict(zip(FEATURE_NAMES, rows[index].tolist(), strict=True))
