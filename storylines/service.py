@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 
 from storylines.article import Article, Skipped
 from storylines.cluster.online import Assignment
-from storylines.prefetch import read_ahead
-from storylines.skips import SkipTally, failure
+from storylines.prefetch import staged
+from storylines.skips import KEPT_REASONS, SkipTally, failure
 
 if TYPE_CHECKING:
     from storylines.compare.types import Representation
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from storylines.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
+Represented = tuple[Article, "Representation"]
 
 
 @dataclass
@@ -63,19 +64,45 @@ class IngestReport:
         self.already_stored += 1
         self.already_stored_ids.append(article_id)
 
+    def merge(self, part: IngestReport) -> None:
+        """Adds the tally of one batch (counts, skips, seconds) to this report."""
+        self.read += part.read
+        self.stored += part.stored
+        self.already_stored += part.already_stored
+        self.already_stored_ids += part.already_stored_ids
+        self.near_duplicates += part.near_duplicates
+        self.new_events += part.new_events
+        self.new_storylines += part.new_storylines
+        skipped, more = self.skipped, part.skipped
+        skipped.total += more.total
+        skipped.kinds.update(more.kinds)
+        skipped.first += more.first[: KEPT_REASONS - len(skipped.first)]
+        self.seconds.update(part.seconds)
+        self.assignments.update(part.assignments)
 
-def timed_batches(
-    items: Iterable[Article | Skipped], size: int, seconds: Counter[str]
-) -> Iterator[list[Article | Skipped]]:
-    """Batches of ``size`` items, the time spent producing them (reading) added to ``seconds``."""
+
+def timed_batches(items: Iterable[Article | Skipped], size: int) -> Iterator[_Batch]:
+    """Batches of ``size`` items, each with its own tally holding the time spent reading it."""
     iterator = iter(items)
     while True:
         started = time.perf_counter()
         batch = list(islice(iterator, size))
-        seconds["read"] += time.perf_counter() - started
         if not batch:
             return
-        yield batch
+        tally = IngestReport()
+        tally.seconds["read"] += time.perf_counter() - started
+        yield _Batch(tally, batch)
+
+
+@dataclass
+class _Batch:
+    """One batch on its way through the stages with its own tally, merged into the run's report by
+    the placing thread alone: stages running in other threads never write a shared report."""
+
+    tally: IngestReport
+    items: list[Article | Skipped]
+    articles: list[Article] = field(default_factory=list)
+    pairs: list[Represented] = field(default_factory=list)
 
 
 def enrich_one(pipeline: Pipeline, article: Article) -> Article | Skipped:
@@ -108,18 +135,26 @@ class IngestService:
         """Enrich and place every new article; one store transaction per article keeps crashes harmless.
 
         A record that fails at any stage is skipped with its reason and the run goes on.  With
-        ``overlap``, reading and enrichment of the next batches run in a thread while this one is
-        embedded (``storylines/prefetch.py``), so the stage times add up to more than the wall time.
+        ``overlap`` the stages form a pipeline (``storylines/prefetch.py``): one thread reads and
+        enriches, one embeds the batch before, and this one places the batch before that, so the
+        stage times add up to more than the wall time.  Batches are placed in input order and embedded
+        in the same groups either way, so the store ends the same with or without it.
         """
         report = IngestReport()
         seen: set[str] = set()
 
-        def prepare(batch: list[Article | Skipped]) -> list[Article]:
-            return self.enrich(self.fresh(batch, report, seen), report)
+        def prepare(batch: _Batch) -> _Batch:
+            batch.articles = self.enrich(self.fresh(batch.items, batch.tally, seen), batch.tally)
+            return batch
 
-        batches = timed_batches(items, self.batch_size, report.seconds)
-        for enriched in read_ahead(batches, prepare) if overlap else map(prepare, batches):
-            self.place(enriched, report)
+        def represent(batch: _Batch) -> _Batch:
+            batch.pairs = self.represent(batch.articles, batch.tally)
+            return batch
+
+        batches = timed_batches(items, self.batch_size)
+        for batch in staged(batches, [prepare, represent], threads=overlap):
+            report.merge(batch.tally)
+            self.place_represented(batch.pairs, report)
             if on_batch:
                 on_batch(report)
         return report
@@ -152,10 +187,11 @@ class IngestService:
         report.seconds["enrich"] += time.perf_counter() - started
         return enriched
 
-    def place(self, articles: list[Article], report: IngestReport) -> None:
-        """Embed enriched articles in one batch (if that raises, one by one), then place them in order."""
+    def represent(self, articles: list[Article], report: IngestReport) -> list[Represented]:
+        """Articles paired with their representations, embedded in one batch; if that raises, one by
+        one, and the articles that still raise are tallied as skipped."""
         if not articles:
-            return
+            return []
         started = time.perf_counter()
         try:
             pairs = list(zip(articles, self.engine.comparer.represent_many(articles), strict=True))
@@ -163,9 +199,9 @@ class IngestService:
             logger.debug("batch embedding failed, embedding its articles one by one", exc_info=error)
             pairs = [pair for article in articles if (pair := self._represent_one(article, report))]
         report.seconds["embed"] += time.perf_counter() - started
-        self.place_represented(pairs, report)
+        return pairs
 
-    def _represent_one(self, article: Article, report: IngestReport) -> tuple[Article, Representation] | None:
+    def _represent_one(self, article: Article, report: IngestReport) -> Represented | None:
         try:
             (representation,) = self.engine.comparer.represent_many([article])
         except Exception as error:

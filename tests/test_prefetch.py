@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from storylines.prefetch import read_ahead
+from storylines.prefetch import read_ahead, staged
 
 
 def test_results_come_in_order_and_work_runs_off_the_calling_thread():
@@ -56,4 +56,42 @@ def test_stopping_early_ends_the_thread():
         if value == 5:
             break
     time.sleep(0.3)
+    assert threading.active_count() == before
+
+
+def test_staged_runs_each_stage_in_its_own_thread_and_keeps_order():
+    caller = threading.get_ident()
+    threads: dict[str, set[int]] = {"double": set(), "label": set()}
+
+    def double(batch: int) -> int:
+        threads["double"].add(threading.get_ident())
+        return 2 * batch
+
+    def label(batch: int) -> str:
+        threads["label"].add(threading.get_ident())
+        return f"#{batch}"
+
+    expected = [f"#{2 * b}" for b in range(30)]
+    assert list(staged(range(30), [double, label])) == expected
+    assert len(threads["double"]) == len(threads["label"]) == 1
+    assert threads["double"].isdisjoint(threads["label"])
+    assert caller not in threads["double"] | threads["label"]
+    assert list(staged(range(30), [double, label], threads=False)) == expected
+
+
+def test_an_error_in_an_early_stage_reaches_the_caller_and_every_thread_ends():
+    def check(batch: int) -> int:
+        if batch == 5:
+            raise ValueError("bad batch")
+        return batch
+
+    before = threading.active_count()
+    got = []
+    with pytest.raises(ValueError, match="bad batch"):
+        for value in staged(range(100), [check, lambda batch: batch + 1]):
+            got.append(value)
+    assert got == [1, 2, 3, 4, 5]
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert threading.active_count() == before

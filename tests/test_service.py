@@ -56,3 +56,33 @@ def test_a_failing_stage_skips_only_its_article(tmp_path: Path, monkeypatch: pyt
         known = _articles(["alpha", "beta"])
         again = service.run(known)
         assert again.already_stored == 2 and again.already_stored_ids == [a.id for a in known]
+
+
+def _partition(engine: Engine) -> list[tuple[str, int | None]]:
+    return sorted(
+        (article.id, article.event_id)
+        for storyline in engine.store.list_storylines(limit=1000)
+        for event in engine.store.events_of_storyline(storyline.id)
+        for article in engine.store.articles_of_event(event.id)
+    )
+
+
+def _ingest_tally(db: Path, titles: list[str], overlap: bool) -> tuple:
+    """What a run reports (counts, skips, known ids, reads seen per batch) and stores (the partition)."""
+    with Engine.open(db, FragileComparer()) as engine:
+        service = IngestService(engine, pipeline=lambda article: article, batch_size=3)  # type: ignore[arg-type]
+        seen_reads: list[int] = []
+        report = service.run(_articles(titles), on_batch=lambda r: seen_reads.append(r.read), overlap=overlap)
+        skips = [(item.source, item.reason) for item in report.skipped.first]
+        counts = (report.read, report.stored, report.already_stored, report.skipped.total, report.new_events)
+        return counts, skips, report.already_stored_ids, seen_reads, _partition(engine)
+
+
+def test_the_pipelined_run_stores_and_reports_what_the_serial_run_does(tmp_path: Path) -> None:
+    topics = ["Putin Obama call Syria talks", "Dairy farmers protest cheese prices", "Storm floods coast"]
+    titles = [f"{topics[i % 3]} {i}" for i in range(40)] + [POISON, "alpha", "alpha"]
+    results = [_ingest_tally(tmp_path / f"{overlap}.db", titles, overlap) for overlap in (False, True)]
+    assert results[0] == results[1]
+    counts, skips, known, seen_reads, _ = results[0]
+    assert counts[:4] == (43, 41, 1, 1) and len(skips) == 1 and len(known) == 1
+    assert seen_reads == sorted(seen_reads) and seen_reads[-1] == 43

@@ -74,4 +74,8 @@ def _open(path: Path, threads: int | None) -> Any:
     if threads:
         options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    # Idle pool threads sleep instead of spinning: during ingest the other core is busy reading,
+    # enriching, running USE and placing, and spinning threads took 20-30 % more CPU for the same
+    # vectors (2-core machine, BENCHMARKS.md "Issue 9").
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
