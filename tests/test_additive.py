@@ -34,3 +34,38 @@ def test_the_shipped_join_model_reads_its_tables() -> None:
     fast = model.probabilities(rows)
     assert np.allclose(fast, model.classifier.predict_proba(np.array(rows))[:, 1], atol=1e-4)
     assert fast[0] > 0.5 > fast[1]
+
+
+def test_regressor_tables_match_the_pipeline_for_every_output() -> None:
+    from sklearn.linear_model import RidgeCV
+
+    from storylines.compare.additive import AdditiveRegressor
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(400, 3))
+    y = np.column_stack([np.sin(2 * x[:, 0]) + x[:, 1] ** 2, np.cos(x[:, 2]) - x[:, 0]])
+    x[rng.random(x.shape) < 0.1] = np.nan
+    pipeline = make_pipeline(
+        SimpleImputer(strategy="median", add_indicator=True), SplineTransformer(n_knots=5), RidgeCV()
+    ).fit(x, y)
+    tables = AdditiveRegressor.of(pipeline)
+    probe = rng.normal(scale=2, size=(200, 3))
+    probe[rng.random(probe.shape) < 0.2] = np.nan
+    assert tables.predict(probe).shape == (200, 2)
+    assert tables.max_error(pipeline, probe) < 1e-4
+
+
+def test_the_shipped_compare_model_predicts_from_its_tables_as_scikit_learn_does() -> None:
+    import pickle
+
+    from storylines.compare.model import CompareModel, predict_scores
+
+    model = CompareModel.load()
+    rng = np.random.default_rng(5)
+    rows = rng.uniform(0, 1, size=(64, len(model.feature_names)))
+    rows[rng.random(rows.shape) < 0.15] = np.nan
+    fast = model.predict(rows)
+    slow = predict_scores(model.regressor, model.fallback, rows)
+    for column, target in enumerate(model.targets):
+        np.testing.assert_allclose(fast[target], slow[:, column], atol=1e-4)
+    assert "_tables" not in pickle.loads(pickle.dumps(model)).__dict__  # derived tables are not saved

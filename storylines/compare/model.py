@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
 
+from storylines.compare.additive import AdditiveRegressor
 from storylines.compare.features import FEATURE_NAMES, FIRST_VIEW_COLUMNS
 from storylines.compare.packaged import PackagedModel
 
@@ -47,9 +49,17 @@ class CompareModel(PackagedModel):
         return f"{self.embedder_id}:{self.view}:{len(self.feature_names)}f"
 
     def predict(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        """Scores on the 1-4 scale for each target, one per row."""
-        scores = predict_scores(self.regressor, self.fallback, rows).reshape(len(rows), len(self.targets))
+        """Scores on the 1-4 scale for each target, one per row (from tabulated curves: the
+        clusterer calls this several times per article, where scikit-learn's per-call checks and
+        transforms cost milliseconds)."""
+        regressor, fallback = self._tables
+        scores = predict_scores(regressor, fallback, rows).reshape(len(rows), len(self.targets))
         return {target: scores[:, column] for column, target in enumerate(self.targets)}
+
+    @cached_property
+    def _tables(self) -> tuple[Any, Any]:
+        fallback = AdditiveRegressor.of(self.fallback) if self.fallback is not None else None
+        return AdditiveRegressor.of(self.regressor), fallback
 
     def out_of_fold(
         self, rows: np.ndarray, gold: np.ndarray, groups: Sequence[str], folds: int = 5

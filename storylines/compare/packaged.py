@@ -5,6 +5,7 @@ Installing the package needs no training and no data; ``scripts/train_*.py`` wri
 
 from __future__ import annotations
 
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,6 +21,16 @@ class PackagedModel:
 
     def save(self, path: Path) -> None:
         joblib.dump(self, path, compress=3)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields only: what a ``cached_property`` derived from them is rebuilt after loading."""
+        derived = {
+            name
+            for klass in type(self).__mro__
+            for name, attribute in vars(klass).items()
+            if isinstance(attribute, cached_property)
+        }
+        return {name: value for name, value in vars(self).items() if name not in derived}
 
     @classmethod
     def load(cls, path: Path | None = None) -> Any:
