@@ -5,7 +5,8 @@ across) and the tests' cosine comparer stand in for the model, so what is timed 
 clusterer itself: ANN search, ``candidates`` comparisons and one store transaction per article
 (embedding excluded); "decide" (search + compare) and "store" (transaction + index insert)
 are the mean split of that time.  Between checkpoints the store is filled in bulk (many articles per
-transaction, the index grown in batches), because placing a million articles one by one would
+transaction, the index grown in batches; on PostgreSQL with ``COPY`` and the HNSW index built
+once after the fill), because placing a million articles one by one would
 take about half an hour here; at each checkpoint ``--measure`` new articles — half of them
 continuing existing events, half starting new ones — are placed one at a time through
 ``OnlineStoryClusterer.place`` and timed.
@@ -17,6 +18,7 @@ Run: PYTHONPATH=. python benchmarks/bench_cluster_growth.py [--sizes 1000,10000,
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +27,7 @@ import numpy as np
 
 from storylines.article import Article
 from storylines.cluster.online import EVENT_SAMPLE, OnlineStoryClusterer
-from storylines.store import Store, VectorIndex, open_store
+from storylines.store import Store, VectorIndex, is_postgres, open_store
 from tests.test_cluster_double import CosineComparer, VectorRepresentation
 
 DIM, EVENT_SIZE, SPREAD = 384, 5, 0.5
@@ -56,9 +58,7 @@ class Synthetic:
         return article, VectorRepresentation(article.id, vector)
 
 
-def bulk_fill(
-    store: Store, index: VectorIndex, data: Synthetic, until: int, batch: int = 20_000
-) -> None:
+def bulk_fill(store: Store, index: VectorIndex, data: Synthetic, until: int, batch: int = 20_000) -> None:
     """Grow the store to ``until`` articles, EVENT_SIZE per event, many per transaction."""
     while data.count < until:
         rowids, vectors = [], []
@@ -81,6 +81,113 @@ def bulk_fill(
                 store.save_event(record)
                 rowids.extend(members)
         index.add(np.array(rowids), np.vstack(vectors))
+
+
+def bulk_fill_postgres(
+    store: Store, index: VectorIndex, data: Synthetic, until: int, batch: int = 20_000
+) -> None:
+    """The same rows as :func:`bulk_fill`, written with ``COPY`` on a second connection while the
+    HNSW index is dropped, then built once (``PgVectorIndex.bulk_load``)."""
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    started = time.perf_counter()
+    with index.bulk_load(), psycopg.connect(store.url) as connection:  # type: ignore[attr-defined]
+        register_vector(connection)
+        while data.count < until:
+            events = min(batch, until - data.count) // EVENT_SIZE or 1
+            with connection.transaction():
+                copy_events(connection, data, events)
+        copied = time.perf_counter()
+    built = time.perf_counter() - copied
+    print(f"# up to {until}: COPY {copied - started:.0f} s, HNSW build and ANALYZE {built:.0f} s", flush=True)
+
+
+def reserve(connection: object, table: str, column: str, count: int) -> list[int]:
+    """``count`` fresh ids of a serial column (the rows that take them are copied in later)."""
+    rows = connection.execute(  # type: ignore[attr-defined]
+        "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", (table, column, count)
+    )
+    return [row[0] for row in rows]
+
+
+def copy_events(connection: object, data: Synthetic, events: int) -> None:
+    """``events`` events of EVENT_SIZE articles each, each in its own storyline."""
+    from pgvector import HalfVector
+
+    from storylines.store.base import text_terms
+    from storylines.store.postgres import tsvector_literal
+    from storylines.store.sql import now
+
+    storyline_ids = reserve(connection, "storylines", "id", events)
+    event_ids = reserve(connection, "events", "id", events)
+    rowids = iter(reserve(connection, "articles", "rowid", events * EVENT_SIZE))
+    at, zeros = now(), np.zeros(DIM, dtype=np.float32).tobytes()
+    articles, event_rows, history = [], [], []
+    for storyline, event in zip(storyline_ids, event_ids, strict=True):
+        centre, members = len(data.centres), []
+        history.append((f"event:{event}", storyline, "new", at))
+        for _ in range(EVENT_SIZE):
+            article, representation = data.article(centre)
+            rowid = next(rowids)
+            members.append(rowid)
+            terms = tsvector_literal(text_terms(f"{article.title}\n{article.body}"))
+            data_json = json.dumps(article.to_dict(), ensure_ascii=False)
+            vector = HalfVector(representation.vector)
+            articles.append(
+                (
+                    rowid,
+                    article.id,
+                    article.title,
+                    article.body,
+                    article.lang,
+                    None,
+                    data_json,
+                    representation.to_bytes(),
+                    vector,
+                    terms,
+                    event,
+                    at,
+                )
+            )
+            history.append((article.id, event, "bulk", at))
+        event_rows.append(
+            (event, storyline, EVENT_SIZE, zeros, json.dumps({"sample": members[:EVENT_SAMPLE]}), at)
+        )
+    columns = {
+        "storylines": ("id", "created_at"),
+        "events": ("id", "storyline_id", "size", "centroid", "stats", "created_at"),
+        "articles": (
+            "rowid",
+            "id",
+            "title",
+            "text",
+            "lang",
+            "day",
+            "data",
+            "representation",
+            "vector",
+            "terms",
+            "event_id",
+            "added_at",
+        ),
+        "history": ("subject", "target_id", "reason", "at"),
+    }
+    rows = {
+        "storylines": [(s, at) for s in storyline_ids],
+        "events": event_rows,
+        "articles": articles,
+        "history": history,
+    }
+    for table, names in columns.items():
+        copy_rows(connection, table, names, rows[table])
+
+
+def copy_rows(connection: object, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    cursor = connection.cursor()  # type: ignore[attr-defined]
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def measure(clusterer: OnlineStoryClusterer, data: Synthetic, n: int) -> np.ndarray:
@@ -118,7 +225,8 @@ def main() -> None:
         )
         for size in (int(s) for s in args.sizes.split(",")):
             started = time.perf_counter()
-            bulk_fill(store, index, data, size)
+            fill = bulk_fill_postgres if is_postgres(store.url) else bulk_fill
+            fill(store, index, data, size)
             filled = time.perf_counter() - started
             before = dict(clusterer.timings)
             latencies = measure(clusterer, data, args.measure)

@@ -22,6 +22,7 @@ import numpy as np
 
 from storylines.article import Article
 from storylines.store.base import SearchHit, TextQuery, text_terms, word_terms
+from storylines.store.index import RERANK_DEPTH, exact_top_k
 from storylines.store.sql import SQLStore
 
 try:
@@ -85,23 +86,44 @@ class PgVectorIndex:
         self._store = store
         self._cast = f"halfvec({int(dim)})"
         with store.placement():
-            store._execute(
-                f"CREATE INDEX IF NOT EXISTS articles_vector_{int(dim)} ON articles USING hnsw"
-                f" ((vector::{self._cast}) halfvec_ip_ops)"
-                f" WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
-            )
+            self._create()
+
+    @property
+    def name(self) -> str:
+        return f"articles_vector_{int(self.dim)}"
+
+    def _create(self) -> None:
+        self._store._execute(
+            f"CREATE INDEX IF NOT EXISTS {self.name} ON articles USING hnsw"
+            f" ((vector::{self._cast}) halfvec_ip_ops)"
+            f" WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
+        )
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """For loading many rows at once: the HNSW index is dropped and built once afterwards
+        (pgvector builds a graph in memory, within ``maintenance_work_mem``, far faster than it
+        grows one row at a time), then the table is analysed.  Searches meanwhile scan the table."""
+        with self._store.placement():
+            self._store._execute(f"DROP INDEX IF EXISTS {self.name}")
+            try:
+                yield
+            finally:
+                self._create()
+                self._store._execute("ANALYZE articles")
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Nothing to do: the row's insert updated the HNSW index in the same transaction."""
 
     def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """HNSW ``RERANK_DEPTH`` times deeper, re-ranked exactly (:func:`exact_top_k`): one query."""
         rows = self._store._execute(
-            f"SELECT rowid, (vector::{self._cast} <#> ?) FROM articles"
-            f" ORDER BY vector::{self._cast} <#> ? LIMIT ?",
-            (HalfVector(vector), HalfVector(vector), int(k)),
+            f"SELECT rowid, vector FROM articles ORDER BY vector::{self._cast} <#> ? LIMIT ?",
+            (HalfVector(np.asarray(vector, dtype=np.float32)), int(k) * RERANK_DEPTH),
         ).fetchall()
         ids = np.array([r[0] for r in rows], dtype=np.int64)
-        return ids, -np.array([r[1] for r in rows], dtype=np.float32)
+        vectors = np.vstack([r[1].to_numpy() for r in rows]) if rows else np.empty(0)
+        return exact_top_k(vector, ids, vectors, k)
 
     def catch_up(self) -> None:
         """Nothing to do: every connection searches the same index."""
@@ -110,7 +132,7 @@ class PgVectorIndex:
         """Nothing to do: the index is part of the database."""
 
     def nbytes(self) -> int:
-        return int(self._store._one("SELECT pg_relation_size(?::regclass)", (f"articles_vector_{self.dim}",)))
+        return int(self._store._one("SELECT pg_relation_size(?::regclass)", (self.name,)))
 
 
 class PostgresStore(SQLStore):
@@ -153,7 +175,10 @@ class PostgresStore(SQLStore):
             return
         self._depth = 1
         try:
-            with self._db.transaction():
+            # Pipeline mode: statements whose results are not read (history lines, event updates,
+            # COMMIT) go out without waiting for the server, so an article's transaction costs a
+            # few round trips, not one per statement; reading a result waits as usual.
+            with self._db.pipeline(), self._db.transaction():
                 yield
         finally:
             self._depth = 0
