@@ -239,3 +239,39 @@ def test_same_input_gives_the_same_clusters_on_every_backend(store_url: str, tmp
             return [(s.event_id, s.storyline_id) for s in stored]
 
     assert clusters(store_url) == clusters(str(tmp_path / "reference.db"))
+
+
+def test_vector_search_ranks_exactly_and_breaks_ties_by_rowid(store: Store) -> None:
+    """The index's k nearest are the exact ones over the stored half floats, copies in rowid order,
+    whatever the backend's approximate index proposed (so every backend judges the same candidates)."""
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((120, 16)).astype(np.float32)
+    vectors[60:70] = vectors[5]  # ten copies of one vector: a tie among eleven articles
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = store.vector_index(16)
+    with store.transaction():
+        rowids = [
+            store.add_article(news(f"Vector {i}", f"text {i}", day=None), b"r", v, None)
+            for i, v in enumerate(vectors)
+        ]
+    index.add(np.array(rowids), vectors)
+    stored = vectors.astype(np.float16).astype(np.float64)
+    for probe in (vectors[5], vectors[17], rng.standard_normal(16).astype(np.float32)):
+        exact = stored @ probe.astype(np.float64)
+        expected = [rowids[i] for i in sorted(range(120), key=lambda i: (-round(exact[i], 9), rowids[i]))[:10]]
+        found, similarities = index.search(probe, 10)
+        assert found.tolist() == expected
+        np.testing.assert_allclose(similarities, exact[[rowids.index(r) for r in expected]], atol=1e-6)
+
+
+def test_exact_top_k_ignores_the_order_and_extras_of_the_approximate_search() -> None:
+    from storylines.store.index import exact_top_k
+
+    vectors = np.array([[1, 0], [0.6, 0.8], [1, 0], [0, 1]], dtype=np.float16)
+    query = np.array([1, 0], dtype=np.float32)
+    ids, sims = exact_top_k(query, np.array([9, 4, 2, 7]), vectors, 2)
+    assert ids.tolist() == [2, 9] and sims.tolist() == [1.0, 1.0]
+    shuffled, _ = exact_top_k(query, np.array([7, 2, 4, 9]), vectors[::-1], 3)
+    assert shuffled.tolist() == [2, 9, 4]
+    empty, _ = exact_top_k(query, np.array([], dtype=np.int64), np.empty((0, 2)), 3)
+    assert len(empty) == 0
