@@ -209,7 +209,8 @@ def measure(clusterer: OnlineStoryClusterer, data: Synthetic, n: int) -> np.ndar
         centre = int(data.rng.integers(0, known)) if i % 2 == 0 else len(data.centres)
         article, representation = data.article(centre)
         started = time.perf_counter()
-        clusterer.place(article, representation)
+        with clusterer.store.placement():  # as the ingest service places
+            clusterer.place(article, representation)
         latencies.append(time.perf_counter() - started)
     return np.array(latencies) * 1000
 

@@ -258,7 +258,8 @@ def test_vector_search_ranks_exactly_and_breaks_ties_by_rowid(store: Store) -> N
     stored = vectors.astype(np.float16).astype(np.float64)
     for probe in (vectors[5], vectors[17], rng.standard_normal(16).astype(np.float32)):
         exact = stored @ probe.astype(np.float64)
-        expected = [rowids[i] for i in sorted(range(120), key=lambda i: (-round(exact[i], 9), rowids[i]))[:10]]
+        ranked = sorted(range(120), key=lambda i: (-round(exact[i], 9), rowids[i]))
+        expected = [rowids[i] for i in ranked[:10]]
         found, similarities = index.search(probe, 10)
         assert found.tolist() == expected
         np.testing.assert_allclose(similarities, exact[[rowids.index(r) for r in expected]], atol=1e-6)
@@ -275,3 +276,27 @@ def test_exact_top_k_ignores_the_order_and_extras_of_the_approximate_search() ->
     assert shuffled.tolist() == [2, 9, 4]
     empty, _ = exact_top_k(query, np.array([], dtype=np.int64), np.empty((0, 2)), 3)
     assert len(empty) == 0
+
+
+def test_events_read_while_placing_follow_writes_and_rollbacks(store: Store) -> None:
+    """PostgreSQL answers a placement's event reads from the rows fetched with the candidates:
+    they must still show this placement's own writes, and forget rolled-back ones."""
+    with store.transaction():
+        event_id = store.create_event(store.create_storyline(), np.ones(4, dtype=np.float32), {"n": 1})
+        rowid = store.add_article(CALL, b"r", np.ones(4), None)
+        store.assign_article(CALL.id, event_id, "new event")
+    with store.placement():
+        (ref,) = store.get_refs([rowid])
+        event = store.get_event(ref.event_id)
+        assert event.stats == {"n": 1}
+        event.stats["n"] = 5  # a caller's copy: not the store's until saved
+        assert store.get_event(event_id).stats == {"n": 1}
+        with store.transaction():
+            event.size = 2
+            store.save_event(event)
+        assert (store.get_event(event_id).size, store.get_event(event_id).stats) == (2, {"n": 5})
+        with pytest.raises(RuntimeError), store.transaction():
+            event.size = 9
+            store.save_event(event)
+            raise RuntimeError("crash before commit")
+        assert store.get_event(event_id).size == 2

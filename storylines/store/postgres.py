@@ -12,6 +12,7 @@ an advisory lock, which blocks other placements only, never readers.
 
 from __future__ import annotations
 
+import copy
 import uuid
 import zlib
 from collections.abc import Iterator, Sequence
@@ -21,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from storylines.article import Article
-from storylines.store.base import SearchHit, TextQuery, text_terms, word_terms
+from storylines.store.base import ArticleRef, EventRecord, SearchHit, TextQuery, text_terms, word_terms
 from storylines.store.index import RERANK_DEPTH, exact_top_k
-from storylines.store.sql import SQLStore
+from storylines.store.sql import SQLStore, event_record
 
 try:
     import psycopg
@@ -143,6 +144,7 @@ class PostgresStore(SQLStore):
         self._db = psycopg.connect(url, autocommit=True)
         self._depth = 0
         self._index: PgVectorIndex | None = None
+        self._placed_events: dict[int, EventRecord] | None = None  # held while placing
         # Like SQLite's synchronous=NORMAL in WAL mode: a commit does not wait for its WAL flush.
         # A server crash may lose the last few articles, never part of one (each is a
         # transaction), and a re-run stores them again.  Per article this saves an fsync.
@@ -180,16 +182,26 @@ class PostgresStore(SQLStore):
             # few round trips, not one per statement; reading a result waits as usual.
             with self._db.pipeline(), self._db.transaction():
                 yield
+        except BaseException:
+            self._forget_events()  # what this transaction wrote to them is rolled back
+            raise
         finally:
             self._depth = 0
 
     @contextmanager
     def placement(self) -> Iterator[None]:
-        """A session advisory lock: other placements wait, readers and searches do not."""
+        """A session advisory lock: other placements wait, readers and searches do not.
+
+        While it is held no other process places articles, so the candidates' events, read with
+        the candidates (:meth:`get_refs`), stay current: :meth:`get_event` answers from them
+        instead of one round trip per event."""
         self._db.execute("SELECT pg_advisory_lock(%s)", (self._lock_key,))
+        outer = self._placed_events
+        self._placed_events = {}
         try:
             yield
         finally:
+            self._placed_events = outer
             self._db.execute("SELECT pg_advisory_unlock(%s)", (self._lock_key,))
 
     def close(self) -> None:
@@ -211,6 +223,40 @@ class PostgresStore(SQLStore):
     @staticmethod
     def _decode_vector(value: Any) -> np.ndarray:
         return value.to_numpy()
+
+    # --- events read with the candidates, while placing -----------------------------------
+    def get_refs(self, rowids: Sequence[int]) -> list[ArticleRef]:
+        """Candidate rows; while placing, with their events in the same query (see :meth:`placement`)."""
+        if self._placed_events is None:
+            return super().get_refs(rowids)
+        rows = self._ref_rows(
+            rowids, ", e.id, e.storyline_id, e.size, e.centroid, e.stats, e.created_at, e.merged_into"
+        )
+        for row in rows:
+            if row[7] is not None:
+                self._placed_events[row[7]] = event_record(row[7:])
+        return [ArticleRef(*row[:6], bytes(row[6])) for row in rows]
+
+    def get_event(self, event_id: int) -> EventRecord | None:
+        known = self._placed_events.get(event_id) if self._placed_events else None
+        return copy.deepcopy(known) if known else super().get_event(event_id)
+
+    def save_event(self, event: EventRecord) -> None:
+        super().save_event(event)
+        if self._placed_events is not None and event.id in self._placed_events:
+            self._placed_events[event.id] = copy.deepcopy(event)
+
+    def merge_events(self, source_id: int, target_id: int) -> list[str]:
+        self._forget_events()
+        return super().merge_events(source_id, target_id)
+
+    def merge_storylines(self, source_id: int, target_id: int) -> list[int]:
+        self._forget_events()
+        return super().merge_storylines(source_id, target_id)
+
+    def _forget_events(self) -> None:
+        if self._placed_events:
+            self._placed_events = {}
 
     def search(self, query: TextQuery, limit: int = 20) -> list[SearchHit]:
         rows = self._execute(
