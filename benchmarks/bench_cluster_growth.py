@@ -13,6 +13,8 @@ continuing existing events, half starting new ones — are placed one at a time 
 
 Run: PYTHONPATH=. python benchmarks/bench_cluster_growth.py [--sizes 1000,10000,100000,1000000]
      [--db postgresql://…]   (an empty PostgreSQL database; default: a temporary SQLite file)
+     [--resume]   (--db was filled by an earlier run: e.g. --sizes 10000,1000000,1000000 times the
+                   last checkpoint again)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import argparse
 import json
 import tempfile
 import time
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -49,14 +52,33 @@ class Synthetic:
         self.centres: list[np.ndarray] = []
         self.count = 0
 
-    def article(self, centre: int) -> tuple[Article, VectorRepresentation]:
+    def vector(self, centre: int) -> np.ndarray:
         while centre >= len(self.centres):
             self.centres.append(self.rng.standard_normal(DIM).astype(np.float32))
         vector = self.centres[centre] + SPREAD * self.rng.standard_normal(DIM).astype(np.float32)
-        vector /= np.linalg.norm(vector)
         self.count += 1
+        return vector / np.linalg.norm(vector)
+
+    def article(self, centre: int) -> tuple[Article, VectorRepresentation]:
+        vector = self.vector(centre)
         article = Article(source=f"synthetic/{self.count}", title=f"Synthetic report {self.count}", lang="en")
         return article, VectorRepresentation(article.id, vector)
+
+    def measured_centres(self, n: int) -> Iterator[int]:
+        """The centres of a checkpoint's ``n`` timed articles: every other one an existing event."""
+        known = len(self.centres)
+        for i in range(n):
+            yield int(self.rng.integers(0, known)) if i % 2 == 0 else len(self.centres)
+
+    def replay(self, until: int, measured: int, batch: int = 20_000) -> None:
+        """Draw what a checkpoint filled up to ``until`` and then placed, storing nothing (``--resume``)."""
+        while self.count < until:
+            for _ in range(min(batch, until - self.count) // EVENT_SIZE or 1):
+                centre = len(self.centres)
+                for _ in range(EVENT_SIZE):
+                    self.vector(centre)
+        for centre in self.measured_centres(measured):
+            self.vector(centre)
 
 
 def bulk_fill(store: Store, index: VectorIndex, data: Synthetic, until: int, batch: int = 20_000) -> None:
@@ -92,6 +114,8 @@ def bulk_fill_postgres(
     import psycopg
     from pgvector.psycopg import register_vector
 
+    if data.count >= until:
+        return
     started = time.perf_counter()
     with index.bulk_load(), psycopg.connect(store.url) as connection:  # type: ignore[attr-defined]
         register_vector(connection)
@@ -203,10 +227,8 @@ def copy_rows(connection: object, table: str, columns: tuple[str, ...], rows: li
 
 
 def measure(clusterer: OnlineStoryClusterer, data: Synthetic, n: int) -> np.ndarray:
-    known = len(data.centres)
     latencies = []
-    for i in range(n):
-        centre = int(data.rng.integers(0, known)) if i % 2 == 0 else len(data.centres)
+    for centre in data.measured_centres(n):
         article, representation = data.article(centre)
         started = time.perf_counter()
         with clusterer.store.placement():  # as the ingest service places
@@ -221,6 +243,12 @@ def main() -> None:
     parser.add_argument("--measure", type=int, default=1000, help="articles placed and timed per checkpoint")
     parser.add_argument("--folder", default=None, help="where the store goes (default: a temp folder)")
     parser.add_argument("--db", default=None, help="an empty store to fill (e.g. postgresql://…)")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="--db holds an earlier run's articles (same --sizes and --measure): skip the checkpoints it"
+        " went through and go on from there, e.g. to time new code on a store that took an hour to fill",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.folder) as folder:
         store = open_store(args.db or Path(folder) / "growth.db")
@@ -236,7 +264,11 @@ def main() -> None:
             f"{'RSS MB':>7} {'RSS-start MB':>12} {'fill s':>7}",
             flush=True,
         )
+        stored = store.counts().articles if args.resume else 0
         for size in (int(s) for s in args.sizes.split(",")):
+            if data.count < stored:
+                data.replay(size, args.measure)
+                continue
             started = time.perf_counter()
             fill = bulk_fill_postgres if is_postgres(store.url) else bulk_fill
             fill(store, index, data, size)

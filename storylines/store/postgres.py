@@ -118,9 +118,10 @@ class PgVectorIndex:
 
     def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """HNSW ``RERANK_DEPTH`` times deeper, re-ranked exactly (:func:`exact_top_k`): one query."""
-        rows = self._store._execute(
-            f"SELECT rowid, vector FROM articles ORDER BY vector::{self._cast} <#> ? LIMIT ?",
+        rows = self._store._db.execute(  # binary: parsing 40 vectors from text cost ~0.5 ms each
+            f"SELECT rowid, vector FROM articles ORDER BY vector::{self._cast} <#> %s LIMIT %s",
             (HalfVector(np.asarray(vector, dtype=np.float32)), int(k) * RERANK_DEPTH),
+            binary=True,
         ).fetchall()
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         vectors = np.vstack([r[1].to_numpy() for r in rows]) if rows else np.empty(0)
