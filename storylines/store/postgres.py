@@ -178,10 +178,9 @@ class PostgresStore(SQLStore):
             return
         self._depth = 1
         try:
-            # Pipeline mode: statements whose results are not read (history lines, event updates,
-            # COMMIT) go out without waiting for the server, so an article's transaction costs a
-            # few round trips, not one per statement; reading a result waits as usual.
-            with self._db.pipeline(), self._db.transaction():
+            # No pipeline mode here: it is a state of the whole connection, and the ingest service
+            # reads (has_article) from another thread while a placement's transaction is open.
+            with self._db.transaction():
                 yield
         except BaseException:
             self._forget_events()  # what this transaction wrote to them is rolled back
