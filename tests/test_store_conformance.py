@@ -300,3 +300,25 @@ def test_events_read_while_placing_follow_writes_and_rollbacks(store: Store) -> 
             store.save_event(event)
             raise RuntimeError("crash before commit")
         assert store.get_event(event_id).size == 2
+
+
+def test_a_new_article_is_seen_before_and_after_it_joins_its_event(store: Store) -> None:
+    """PostgreSQL writes a new article's row together with its event (one HNSW insert, not two);
+    until then every read must still see it, and a rollback must leave nothing."""
+    with store.transaction():
+        event_id = store.create_event(store.create_storyline(), np.ones(4, dtype=np.float32), {})
+        rowid = store.add_article(CALL, b"r", np.ones(4), None)
+        assert store.get_article(CALL.id).event_id is None and store.has_article(CALL.id)
+        store.assign_article(CALL.id, event_id, "new event")
+        other = store.add_article(CHEESE, b"r", np.zeros(4), None)
+        store.assign_article(CHEESE.id, event_id, "joined")
+        late = store.add_article(CHINESE, b"r", np.ones(4), None)  # assigned after the commit
+    assert store.get_refs([late])[0].event_id is None
+    with store.transaction():
+        store.assign_article(CHINESE.id, event_id, "joined")
+    assert [r.event_id for r in store.get_refs([rowid, other, late])] == [event_id] * 3
+    assert [c.reason for c in store.history(CHEESE.id)] == ["joined"]
+    with pytest.raises(RuntimeError), store.transaction():
+        store.add_article(CALL_COPY, b"r", np.ones(4), None)
+        raise RuntimeError("crash before the event")
+    assert not store.has_article(CALL_COPY.id) and store.counts().articles == 3
