@@ -311,6 +311,8 @@ def test_a_new_article_is_seen_before_and_after_it_joins_its_event(store: Store)
         assert store.get_article(CALL.id).event_id is None and store.has_article(CALL.id)
         store.assign_article(CALL.id, event_id, "new event")
         other = store.add_article(CHEESE, b"r", np.zeros(4), None)
+        assert [r.id for r in store.get_refs([rowid])] == [CALL.id]  # read while CHEESE waits
+        assert [r.id for r in store.get_refs([other, rowid])] == [CHEESE.id, CALL.id]
         store.assign_article(CHEESE.id, event_id, "joined")
         late = store.add_article(CHINESE, b"r", np.ones(4), None)  # assigned after the commit
     assert store.get_refs([late])[0].event_id is None

@@ -150,6 +150,7 @@ class PostgresStore(SQLStore):
         self._placed_events: dict[int, EventRecord] | None = None  # held while placing
         self._waiting: dict[str, dict[str, Any]] = {}  # article rows waiting for their event
         self._waiting_lock = threading.RLock()  # the ingest service reads from a second thread
+        self._reading = threading.local()  # .others: a read that cannot see the waiting rows
         # Like SQLite's synchronous=NORMAL in WAL mode: a commit does not wait for its WAL flush.
         # A server crash may lose the last few articles, never part of one (each is a
         # transaction), and a re-run stores them again.  Per article this saves an fsync.
@@ -167,7 +168,7 @@ class PostgresStore(SQLStore):
         register_vector(self._db)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
-        if self._waiting and "articles" in sql:
+        if self._waiting and "articles" in sql and not getattr(self._reading, "others", False):
             self._insert_waiting()  # so that the statement sees them
         return self._db.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
 
@@ -246,6 +247,18 @@ class PostgresStore(SQLStore):
             rows, self._waiting = list(self._waiting.values()), {}
             for row in rows:
                 self._insert_row(row)
+
+    def _ref_rows(self, rowids: Sequence[int], event_columns: str = "") -> list[Any]:
+        """Waiting rows are written first only when asked for: a storyline core's articles are
+        older ones, and writing the new row early would bring back the UPDATE it waits to avoid."""
+        with self._waiting_lock:
+            if {row["rowid"] for row in self._waiting.values()}.intersection(int(r) for r in rowids):
+                self._insert_waiting()
+            self._reading.others = True
+            try:
+                return super()._ref_rows(rowids, event_columns)
+            finally:
+                self._reading.others = False
 
     def assign_article(self, article_id: str, event_id: int, reason: str) -> None:
         with self._waiting_lock:
