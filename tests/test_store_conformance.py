@@ -239,3 +239,88 @@ def test_same_input_gives_the_same_clusters_on_every_backend(store_url: str, tmp
             return [(s.event_id, s.storyline_id) for s in stored]
 
     assert clusters(store_url) == clusters(str(tmp_path / "reference.db"))
+
+
+def test_vector_search_ranks_exactly_and_breaks_ties_by_rowid(store: Store) -> None:
+    """The index's k nearest are the exact ones over the stored half floats, copies in rowid order,
+    whatever the backend's approximate index proposed (so every backend judges the same candidates)."""
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((120, 16)).astype(np.float32)
+    vectors[60:70] = vectors[5]  # ten copies of one vector: a tie among eleven articles
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = store.vector_index(16)
+    with store.transaction():
+        rowids = [
+            store.add_article(news(f"Vector {i}", f"text {i}", day=None), b"r", v, None)
+            for i, v in enumerate(vectors)
+        ]
+    index.add(np.array(rowids), vectors)
+    stored = vectors.astype(np.float16).astype(np.float64)
+    for probe in (vectors[5], vectors[17], rng.standard_normal(16).astype(np.float32)):
+        exact = stored @ probe.astype(np.float64)
+        ranked = sorted(range(120), key=lambda i: (-round(exact[i], 9), rowids[i]))
+        expected = [rowids[i] for i in ranked[:10]]
+        found, similarities = index.search(probe, 10)
+        assert found.tolist() == expected
+        np.testing.assert_allclose(similarities, exact[[rowids.index(r) for r in expected]], atol=1e-6)
+
+
+def test_exact_top_k_ignores_the_order_and_extras_of_the_approximate_search() -> None:
+    from storylines.store.index import exact_top_k
+
+    vectors = np.array([[1, 0], [0.6, 0.8], [1, 0], [0, 1]], dtype=np.float16)
+    query = np.array([1, 0], dtype=np.float32)
+    ids, sims = exact_top_k(query, np.array([9, 4, 2, 7]), vectors, 2)
+    assert ids.tolist() == [2, 9] and sims.tolist() == [1.0, 1.0]
+    shuffled, _ = exact_top_k(query, np.array([7, 2, 4, 9]), vectors[::-1], 3)
+    assert shuffled.tolist() == [2, 9, 4]
+    empty, _ = exact_top_k(query, np.array([], dtype=np.int64), np.empty((0, 2)), 3)
+    assert len(empty) == 0
+
+
+def test_events_read_while_placing_follow_writes_and_rollbacks(store: Store) -> None:
+    """PostgreSQL answers a placement's event reads from the rows fetched with the candidates:
+    they must still show this placement's own writes, and forget rolled-back ones."""
+    with store.transaction():
+        event_id = store.create_event(store.create_storyline(), np.ones(4, dtype=np.float32), {"n": 1})
+        rowid = store.add_article(CALL, b"r", np.ones(4), None)
+        store.assign_article(CALL.id, event_id, "new event")
+    with store.placement():
+        (ref,) = store.get_refs([rowid])
+        event = store.get_event(ref.event_id)
+        assert event.stats == {"n": 1}
+        event.stats["n"] = 5  # a caller's copy: not the store's until saved
+        assert store.get_event(event_id).stats == {"n": 1}
+        with store.transaction():
+            event.size = 2
+            store.save_event(event)
+        assert (store.get_event(event_id).size, store.get_event(event_id).stats) == (2, {"n": 5})
+        with pytest.raises(RuntimeError), store.transaction():
+            event.size = 9
+            store.save_event(event)
+            raise RuntimeError("crash before commit")
+        assert store.get_event(event_id).size == 2
+
+
+def test_a_new_article_is_seen_before_and_after_it_joins_its_event(store: Store) -> None:
+    """PostgreSQL writes a new article's row together with its event (one HNSW insert, not two);
+    until then every read must still see it, and a rollback must leave nothing."""
+    with store.transaction():
+        event_id = store.create_event(store.create_storyline(), np.ones(4, dtype=np.float32), {})
+        rowid = store.add_article(CALL, b"r", np.ones(4), None)
+        assert store.get_article(CALL.id).event_id is None and store.has_article(CALL.id)
+        store.assign_article(CALL.id, event_id, "new event")
+        other = store.add_article(CHEESE, b"r", np.zeros(4), None)
+        assert [r.id for r in store.get_refs([rowid])] == [CALL.id]  # read while CHEESE waits
+        assert [r.id for r in store.get_refs([other, rowid])] == [CHEESE.id, CALL.id]
+        store.assign_article(CHEESE.id, event_id, "joined")
+        late = store.add_article(CHINESE, b"r", np.ones(4), None)  # assigned after the commit
+    assert store.get_refs([late])[0].event_id is None
+    with store.transaction():
+        store.assign_article(CHINESE.id, event_id, "joined")
+    assert [r.event_id for r in store.get_refs([rowid, other, late])] == [event_id] * 3
+    assert [c.reason for c in store.history(CHEESE.id)] == ["joined"]
+    with pytest.raises(RuntimeError), store.transaction():
+        store.add_article(CALL_COPY, b"r", np.ones(4), None)
+        raise RuntimeError("crash before the event")
+    assert not store.has_article(CALL_COPY.id) and store.counts().articles == 3

@@ -28,6 +28,29 @@ from filelock import FileLock
 from storylines.store.base import Store
 
 MAGIC = b"storylines-index-1\n"
+# The approximate search fetches this many times the neighbours asked for; they are then re-scored
+# exactly from the stored vectors, so every backend returns the same k (see :func:`exact_top_k`).
+RERANK_DEPTH = 4
+
+
+def exact_top_k(
+    query: np.ndarray, rowids: np.ndarray, vectors: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k best of an approximate search, re-scored exactly: (rowids, similarities), best first.
+
+    Both backends store half-precision vectors, but their indexes rank with different
+    approximations (faiss 8-bit codes, pgvector half floats), so their k-th neighbour, and with it
+    a clustering decision, could differ.  Here the products of the stored half floats with the
+    float32 query are exact in float64 and each row is summed on its own, so a vector scores the
+    same on every backend; ties (copies) go to the lower rowid, i.e. the earlier article.
+    """
+    if len(rowids) == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    query64 = np.asarray(query, dtype=np.float64).reshape(-1)
+    scores = (np.asarray(vectors, dtype=np.float64) * query64).sum(axis=1)
+    rowids = np.asarray(rowids, dtype=np.int64)
+    best = np.lexsort((rowids, -scores))[:k]
+    return rowids[best], scores[best].astype(np.float32)
 
 
 @contextmanager
@@ -119,6 +142,12 @@ class VectorIndex:
             sims, ids = self._index.search(np.asarray(vector, dtype=np.float32).reshape(1, self.dim), k)
         keep = ids[0] >= 0
         return ids[0][keep], sims[0][keep]
+
+    def search_exact(self, store: Store, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`search` ``RERANK_DEPTH`` times deeper, re-ranked exactly (:func:`exact_top_k`)
+        from the store's vectors."""
+        ids, _ = self.search(vector, k * RERANK_DEPTH)
+        return exact_top_k(vector, ids, store.vectors_of(ids) if len(ids) else np.empty(0), k)
 
     def nbytes(self) -> int:
         """Serialised size: what the index holds in RAM, give or take a few allocator pages."""

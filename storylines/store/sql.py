@@ -42,6 +42,22 @@ INTEGRITY_CHECKS = {
 }
 
 
+_EVENT_COLUMNS = "id, storyline_id, size, centroid, stats, created_at, merged_into"
+
+
+def event_record(row: Sequence[Any]) -> EventRecord:
+    """An :class:`EventRecord` from a row of ``_EVENT_COLUMNS``."""
+    return EventRecord(
+        id=row[0],
+        storyline_id=row[1],
+        size=row[2],
+        centroid=np.frombuffer(bytes(row[3]), dtype=np.float32).copy(),
+        stats=json.loads(row[4]),
+        created_at=row[5],
+        merged_into=row[6],
+    )
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -124,14 +140,19 @@ class SQLStore(ABC):
         return self._stored("a.event_id = ? ORDER BY a.rowid", (event_id,))
 
     def get_refs(self, rowids: Sequence[int]) -> list[ArticleRef]:
+        return [ArticleRef(*row[:6], bytes(row[6])) for row in self._ref_rows(rowids)]
+
+    def _ref_rows(self, rowids: Sequence[int], event_columns: str = "") -> list[Any]:
+        """Candidate rows in the order asked: the ref's columns, then ``event_columns`` of its event."""
         if not len(rowids):
             return []
         rows = self._execute(
-            f"SELECT {_REF_COLUMNS}, a.representation FROM articles a LEFT JOIN events e ON e.id = a.event_id"
+            f"SELECT {_REF_COLUMNS}, a.representation{event_columns}"
+            " FROM articles a LEFT JOIN events e ON e.id = a.event_id"
             f" WHERE a.rowid IN ({placeholders(rowids)})",
             [int(r) for r in rowids],
         ).fetchall()
-        by_rowid = {row[0]: ArticleRef(*row[:6], bytes(row[6])) for row in rows}
+        by_rowid = {row[0]: row for row in rows}
         return [by_rowid[r] for r in rowids if r in by_rowid]
 
     def get_representation(self, article_id: str) -> bytes | None:
@@ -171,23 +192,8 @@ class SQLStore(ABC):
         return event_id
 
     def _events(self, where: str, params: Sequence[Any]) -> list[EventRecord]:
-        rows = self._execute(
-            "SELECT id, storyline_id, size, centroid, stats, created_at, merged_into FROM events"
-            f" WHERE {where}",
-            params,
-        ).fetchall()
-        return [
-            EventRecord(
-                id=row[0],
-                storyline_id=row[1],
-                size=row[2],
-                centroid=np.frombuffer(bytes(row[3]), dtype=np.float32).copy(),
-                stats=json.loads(row[4]),
-                created_at=row[5],
-                merged_into=row[6],
-            )
-            for row in rows
-        ]
+        rows = self._execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE {where}", params).fetchall()
+        return [event_record(row) for row in rows]
 
     def get_event(self, event_id: int) -> EventRecord | None:
         found = self._events("id = ?", (event_id,))

@@ -76,7 +76,7 @@ class SQLiteIndex:
 
     def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
-            return self._faiss.search(vector, k)
+            return self._faiss.search_exact(self._store, vector, k)
 
     def catch_up(self) -> None:
         """Add what other connections stored, repairing from the store's ids (not a watermark)."""
