@@ -63,7 +63,8 @@ class Day:
             abs((first - second).days)
             for year in ([self.year] if self.year is not None else _ANY_YEARS)
             if (first := _date(year, self.month, self.day))
-            for other_year in ([other.year] if other.year is not None else (year - 1, year, year + 1))
+            # ±4 years: a year-less 29 February needs a leap year near a known one
+            for other_year in ([other.year] if other.year is not None else range(year - 4, year + 5))
             if (second := _date(other_year, other.month, other.day))
         )
         return float(min(gaps))

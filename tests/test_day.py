@@ -46,6 +46,12 @@ def test_gaps_with_and_without_years() -> None:
     assert days_apart(None, "2022-07-06") is None
 
 
+def test_a_year_less_29_february_is_placed_in_the_nearest_leap_year() -> None:
+    # 2022's neighbours 2021 and 2023 have no 29 February: the gap comes from 2020 or 2024
+    assert Day(3, 1, 2022).days_to(Day(2, 29)) == 730 == Day(2, 29).days_to(Day(3, 1, 2022))  # 2024-02-29
+    assert Day(2, 28, 2024).days_to(Day(2, 29)) == 1
+
+
 def test_span_keeps_first_last_and_year_less() -> None:
     assert span(["2022-03-02", "--12-31", "2022-01-05", "2022-02-01", "--04-15"]) == [
         "2022-01-05",
