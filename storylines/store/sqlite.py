@@ -97,7 +97,9 @@ class SQLiteStore(SQLStore):
 
     def __init__(self, path: str):
         self.url = str(path)
-        self._db = sqlite3.connect(self.url, isolation_level=None, check_same_thread=False)
+        # another writer (a second ingest, the server) holds the write lock for one placement at a
+        # time; on a busy machine that can exceed sqlite3's default 5 s wait, so wait longer
+        self._db = sqlite3.connect(self.url, isolation_level=None, check_same_thread=False, timeout=60)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
