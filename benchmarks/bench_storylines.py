@@ -9,7 +9,7 @@
 2. The four bundled seed reports (``samples/``) are placed among ``--distractors`` dev articles
    with the shipped model: do they still form one storyline, and how large is it?
 
-Run: PYTHONPATH=. python benchmarks/bench_storylines.py [--pairs CSV] [--distractors 300]
+Run: PYTHONPATH=. python benchmarks/bench_storylines.py [--pairs CSV] [--distractors 300] [--set NAME=VALUE]
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from storylines.compare.features import pair_features
 from storylines.compare.representation import ArticleRepresentation
 from storylines.ingest import read_paths
 from storylines.pipeline import default_pipeline
+from storylines.settings import ClusterSettings, parse_overrides
 from storylines.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,13 +41,16 @@ SAME, UNRELATED = 1.5, 3.5
 
 
 def place_all(
-    comparer: StoryComparer, articles: list[Article], reps: list[ArticleRepresentation]
+    comparer: StoryComparer,
+    articles: list[Article],
+    reps: list[ArticleRepresentation],
+    settings: ClusterSettings,
 ) -> tuple[dict[str, tuple[int, int]], list[float]]:
     """(event, storyline) of every article id, and the seconds each placement took."""
     seconds = []
     with tempfile.TemporaryDirectory() as folder:
         store = open_store(Path(folder) / "bench.db")
-        clusterer = OnlineStoryClusterer(comparer, store)
+        clusterer = OnlineStoryClusterer(comparer, store, settings)
         for article, rep in zip(articles, reps, strict=True):
             started = time.perf_counter()
             clusterer.place(article, rep)
@@ -70,7 +74,7 @@ def fold_comparers(pairs: list[LabelledPair], reps: dict[str, ArticleRepresentat
         yield held, StoryComparer(embedder=base.embedder, model=model)
 
 
-def semeval_stream(csv_path: Path) -> None:
+def semeval_stream(csv_path: Path, settings: ClusterSettings) -> None:
     articles, pairs = read_semeval_pairs(csv_path)
     pipeline = default_pipeline()
     order = sorted(articles)
@@ -82,8 +86,9 @@ def semeval_stream(csv_path: Path) -> None:
     tallies: Counter[str] = Counter()
     largest, seconds = [], []
     for held, comparer in fold_comparers(pairs, reps):
-        placed, took = place_all(comparer, enriched, reps_list)
+        placed, took = place_all(comparer, enriched, reps_list, settings)
         seconds += took
+        before = Counter(tallies)
         storylines = Counter(storyline for _, storyline in placed.values())
         largest.append(storylines.most_common(1)[0][1])
         for index in held:
@@ -99,7 +104,13 @@ def semeval_stream(csv_path: Path) -> None:
                 if not {pair.first, pair.second} & junk:
                     tallies["unrelated_articles"] += 1
                     tallies["unrelated_articles_storyline"] += story_a == story_b
-        print(f"  fold done: {len(storylines)} storylines, largest {largest[-1]}", flush=True)
+        fold = tallies - before
+        print(
+            f"  fold done: {len(storylines)} storylines, largest {largest[-1]}; same-story pairs sharing "
+            f"a storyline {fold['same_storyline']}/{fold['same']}, unrelated "
+            f"{fold['unrelated_storyline']}/{fold['unrelated']}",
+            flush=True,
+        )
     print(f"SemEval dev stream: {len(order)} articles, {len(pairs)} pairs, 5 folds")
     print(
         f"  same-story pairs (Overall ≤ {SAME}, n={tallies['same']}): share an event "
@@ -122,7 +133,7 @@ def semeval_stream(csv_path: Path) -> None:
     )
 
 
-def seeds_among_distractors(csv_path: Path, distractors: int) -> None:
+def seeds_among_distractors(csv_path: Path, distractors: int, settings: ClusterSettings) -> None:
     pipeline = default_pipeline()
     seeds = [pipeline(item) for item in read_paths([str(ROOT / "samples")]) if isinstance(item, Article)]
     articles, _ = read_semeval_pairs(csv_path)
@@ -133,7 +144,7 @@ def seeds_among_distractors(csv_path: Path, distractors: int) -> None:
     for seed in seeds:
         stream.insert(rng.randrange(len(stream) + 1), seed)
     comparer = load_comparer()
-    placed, _ = place_all(comparer, stream, comparer.represent_many(stream))
+    placed, _ = place_all(comparer, stream, comparer.represent_many(stream), settings)
     seed_storylines = {placed[seed.id][1] for seed in seeds}
     sizes = Counter(storyline for _, storyline in placed.values())
     print(
@@ -151,10 +162,13 @@ def main() -> None:
     parser.add_argument("--pairs", type=Path, default=PAIRS)
     parser.add_argument("--distractors", type=int, default=300)
     parser.add_argument("--skip-stream", action="store_true", help="only the seeds among distractors")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a cluster setting")
     args = parser.parse_args()
+    settings = ClusterSettings(**parse_overrides(args.set))
+    print(f"settings: {settings.model_dump()}")
     if not args.skip_stream:
-        semeval_stream(args.pairs)
-    seeds_among_distractors(args.pairs, args.distractors)
+        semeval_stream(args.pairs, settings)
+    seeds_among_distractors(args.pairs, args.distractors, settings)
 
 
 if __name__ == "__main__":

@@ -37,8 +37,11 @@ class ClusterSettings(BaseModel):
     storyline_days: float = Field(
         180.0, ge=0, description="a storyline takes no event this long after its last day"
     )
+    # 2.3: the highest value (0.1 steps) keeping unrelated SemEval dev pairs in one storyline at or
+    # under 2 % (compare model out of fold); chosen per fold without that fold's pairs it gives
+    # 1.9 % (BENCHMARKS.md, issue 8)
     storyline_overall: float = Field(
-        2.5, ge=1, le=4, description="Overall (1-4) a new event must reach with a storyline's core"
+        2.3, ge=1, le=4, description="Overall (1-4) a new event must reach with a storyline's core"
     )
     storyline_candidates: int = Field(
         5, ge=1, le=200, description="storylines of the closest neighbours whose cores are judged"
