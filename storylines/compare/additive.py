@@ -42,6 +42,11 @@ class AdditiveTables:
         self.tables, self.missing = curves[:, :grid], curves[:, grid]  # (features, grid|, outputs)
         self.intercept = base
 
+    @classmethod
+    def of(cls, model: Any) -> Any:
+        """Tables (of the subclass's kind) for a tabulable pipeline; any other model as it is."""
+        return cls(model) if cls.tabulable(model) else model
+
     @staticmethod
     def tabulable(model: Any) -> bool:
         """A spline pipeline whose imputer kept every column (a dropped all-missing column shifts
@@ -76,11 +81,6 @@ class AdditiveLogit(AdditiveTables):
         low, high = self.grids[:, 0], self.grids[:, -1]
         self.probe_error = self.max_error(pipeline, _probe_rows(low, high))
 
-    @classmethod
-    def of(cls, model: Any) -> Any:
-        """Tables for a spline-logistic pipeline; any other classifier is returned as it is."""
-        return cls(model) if cls.tabulable(model) else model
-
     def logit(self, rows: np.ndarray) -> np.ndarray:
         return self.values(rows)[:, 0]
 
@@ -99,11 +99,6 @@ class AdditiveRegressor(AdditiveTables):
     def __init__(self, pipeline: Any, grid: int = GRID):
         super().__init__(pipeline, lambda model, rows: model.predict(rows), grid)
         self.single_output = np.ndim(pipeline.predict(self.grids[:, :1].T)) == 1
-
-    @classmethod
-    def of(cls, model: Any) -> Any:
-        """Tables for a spline-linear pipeline; any other regressor is returned as it is."""
-        return cls(model) if cls.tabulable(model) else model
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
         values = self.values(rows)
