@@ -116,6 +116,27 @@ def test_lowercase_common_words_are_not_entities() -> None:
     assert "place:nice" not in ids(article)
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "place", "expected"),
+    [
+        # common words of the text's language opening a sentence stay doubted
+        ("Kara bulutlar şehrin üzerinde toplandı.", "tr", "place:kara", False),
+        ("Sur la route, le maire a parlé.", "fr", "place:sur", False),
+        ("Time de refugiados atrasa chegada.", "pt", "place:time", False),
+        ("Buy when there is blood in the street.", "en", "place:buy", False),
+        # a name spelt with its language's letters and listed capitalised only
+        ("Bakı şəhər şurası büdcəni təsdiqlədi.", "az", "place:baku", True),
+        # ... unless it is a common word there, or not a Latin-script spelling
+        ("Koło południa rada zebrała się.", "pl", "place:kolo", False),
+    ],
+)
+def test_short_names_opening_a_sentence_need_evidence(
+    text: str, lang: str, place: str, expected: bool
+) -> None:
+    article = EntityExtractor()(Article(source="t", text=text, lang=lang))
+    assert (place in ids(article)) == expected
+
+
 def test_lemmas_are_looked_up_only_for_names() -> None:
     """A lower-case word is no name, and a lemma that changes the word's start is no inflection."""
     article = EntityExtractor()(Article(source="t", text="Вони говорили про київ і про Києві.", lang="uk"))

@@ -20,17 +20,23 @@ the country is also named in full in the same article.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 
+import babel
+import pycountry
 import simplemma
 from anyascii import anyascii
 
 from storylines.article import Article, Entity
 from storylines.enrich.entities_gazetteer import Gazetteer, Match, NerSpan, gazetteer, is_unspaced_script
 from storylines.enrich.entities_natasha import NATASHA_LANGS, natasha_spans
-from storylines.enrich.entities_rules import at_sentence_start, rule_spans
+from storylines.enrich.entities_rules import LANGS_WITH_CAPITALISED_NOUNS, at_sentence_start, rule_spans
 
 # Bulgarian postfixed definite articles: proper names rarely carry them.
 BULGARIAN_ARTICLES = ("ът", "ят", "та", "то", "те", "ния")
@@ -41,6 +47,8 @@ MAX_ENTITY_CHARS = 50_000
 # lost entities in benchmarks/bench_entities.py (F1 0.71 → 0.67), so Turkish is left out.
 LEMMATIZED_NAMES = frozenset({"ru", "uk", "bg", "pl", "cs", "sk", "sl", "lt", "lv"})
 SHORT_NAME = 4  # city names this short are often common words ("Un", "Sur", "Auch", "Kara")
+# Punctuation glued to the words of justext's frequency lists ("növü.", "ki,").
+_LIST_PUNCTUATION = ".,;:!?()\"'«»"
 
 
 @dataclass
@@ -73,7 +81,8 @@ def extract_entities(text: str, segments: list[_Segment]) -> list[Entity]:
     """Entities of ``text`` whose language runs are ``segments``, in order of first mention."""
     gaz = gazetteer()
     spans = _tagger_spans(text, segments)
-    matches = _without_doubtful_cities(_confirmed(gaz.matches(text, _language_at(segments))), spans, text)
+    lang_at = _language_at(segments)
+    matches = _without_doubtful_cities(_confirmed(gaz.matches(text, lang_at)), spans, text, lang_at)
     covered = {i for m in matches for i in m.span}
     found: dict[str, _Found] = {}
     for match in matches:
@@ -81,7 +90,7 @@ def extract_entities(text: str, segments: list[_Segment]) -> list[Entity]:
     person_starts = {m.start for m in matches if m.entity_id.startswith("person:")}
     for span in spans:
         if covered.isdisjoint(range(span.start, span.end)) and not _precedes(span, person_starts, text):
-            resolved = _resolve(gaz, span, text, _language_at(segments)(span.start))
+            resolved = _resolve(gaz, span, text, lang_at(span.start))
             if resolved:
                 _add(found, gaz, resolved, span.text, span.type)
     _merge_surnames(found)
@@ -126,7 +135,9 @@ def _is_city(match: Match) -> bool:
     return match.entity_id.startswith("place:") and len(match.entity_id) > len("place:xx")
 
 
-def _without_doubtful_cities(matches: list[Match], spans: list[NerSpan], text: str) -> list[Match]:
+def _without_doubtful_cities(
+    matches: list[Match], spans: list[NerSpan], text: str, lang_at: Callable[[int], str | None]
+) -> list[Match]:
     """Drop city hits inside a longer tagged name, and short ones opening a sentence or in capitals."""
     inside_names = {i for s in spans for i in range(s.start, s.end)}
     kept = []
@@ -134,11 +145,69 @@ def _without_doubtful_cities(matches: list[Match], spans: list[NerSpan], text: s
         surface = text[match.start : match.end]
         if _is_city(match) and (
             (match.start in inside_names and not _is_whole_span(match, spans))
-            or (_is_short_word(surface) and (surface.isupper() or at_sentence_start(text, match.start)))
+            or _is_doubtful_short_name(surface, text, match, lang_at)
         ):
             continue
         kept.append(match)
     return kept
+
+
+def _is_doubtful_short_name(
+    surface: str, text: str, match: Match, lang_at: Callable[[int], str | None]
+) -> bool:
+    """A short name in capitals, or opening a sentence where its capital says nothing ("Un", "Sur",
+    "Kara", "Time" are common words), unless it is spelt with its language's own letters and is no
+    common word there ("Bakı")."""
+    if not _is_short_word(surface):
+        return False
+    if surface.isupper():
+        return True
+    if not at_sentence_start(text, match.start):
+        return False
+    return not _native_name(surface, lang_at(match.start))
+
+
+def _native_name(surface: str, lang: str | None) -> bool:
+    """A Latin-script name with letters beyond ASCII ("Bakı", "Łódź") is a spelling of few languages,
+    so the text's language alone can make it a common word; it is a name there when that language's
+    frequency list holds it capitalised only.  Bare ASCII names ("Time", "Buy", "Isla") are words in
+    too many languages, and frequency lists too short, to be trusted the same way."""
+    if lang in LANGS_WITH_CAPITALISED_NOUNS or surface.isascii():
+        return False  # German nouns are capitalised anywhere: the case cannot tell a name ("Hof")
+    if not all("LATIN" in unicodedata.name(char, "") for char in surface if char.isalpha()):
+        return False
+    lowercase_words = _lowercase_frequent_words(lang)
+    return lowercase_words is not None and surface.lower() not in lowercase_words
+
+
+@cache
+def _lowercase_frequent_words(lang: str | None) -> frozenset[str] | None:
+    """Words that justext's Wikipedia frequency list for ``lang`` holds in lower case (None: no list).
+
+    The list files keep the case of each entry ("Bakı", "Azərbaycan", "bu", "kara"), so a word found
+    in lower case is a common word, while a frequent name appears capitalised only.  justext's own
+    ``get_stoplist`` lowercases everything, hence the files are read directly.
+    """
+    stoplists = resources.files("justext") / "stoplists"
+    for name in _english_language_names(lang):
+        listed = stoplists / f"{name}.txt"
+        if listed.is_file():
+            words = (line.strip(_LIST_PUNCTUATION) for line in listed.read_text(encoding="utf-8").split())
+            return frozenset(word for word in words if word and word == word.lower())
+    return None
+
+
+def _english_language_names(lang: str | None) -> list[str]:
+    """Candidate names of the justext list of ``lang`` ("az" → "Azerbaijani", "nb" → "Norwegian_Bokmal")."""
+    if not lang:
+        return []
+    names = []
+    record = pycountry.languages.get(alpha_2=lang) or pycountry.languages.get(alpha_3=lang)
+    if record:
+        names.append(record.name)
+    with contextlib.suppress(ValueError, babel.UnknownLocaleError):
+        names.append(babel.Locale.parse(lang).english_name or "")
+    return [anyascii(name).replace(" ", "_") for name in names if name]
 
 
 def _is_short_word(surface: str) -> bool:
