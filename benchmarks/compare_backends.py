@@ -3,10 +3,11 @@
 Ingests the same articles, in the same order, into a fresh SQLite file and an empty PostgreSQL
 database, then compares the two partitions (sets of article-id sets, so ids may differ): are they
 identical, and if not, how many articles sit in a group that differs and what B-cubed F1 one
-scores against the other.  Articles an ingest skipped (its report says why) are listed.  The
-two vector indexes are approximate in different ways (faiss HNSW over 8-bit vectors, pgvector
-HNSW over half floats); both search deeper and re-rank exactly from the stored half floats
-(``store/index.py``), so they propose the same candidates unless a true neighbour is missed.
+scores against the other.  Articles an ingest skipped (its report says why) are listed, and so
+are the placements whose candidates (the clusterer's nearest stored articles) differ, with the
+first of them: where the two runs part.  Up to ``EXACT_SEARCH_LIMIT`` articles both backends scan
+every vector, so their candidates are the same; above it their HNSW graphs (faiss over 8-bit
+vectors, pgvector over half floats) each miss some true neighbours (``store/index.py``).
 Input: a labelled CSV/JSONL (``eval clusters`` format, clustered in time order) or files/folders.
 
 Run: PYTHONPATH=. python benchmarks/compare_backends.py --db postgresql://… INPUT...
@@ -42,6 +43,22 @@ class Partitions:
     storylines: set[frozenset[str]]
     skipped: set[str]  # articles the ingest skipped (each with a reason in its report)
     seconds: float
+    candidates: list[tuple[str, ...]]  # per placement, in order: the candidates' article ids
+
+
+def traced_candidates(engine: Engine) -> list[tuple[str, ...]]:
+    """Record the candidates (article ids, best first) the clusterer's index proposes per placement."""
+    index, store = engine.clusterer.index, engine.store
+    search = index.search
+    seen: list[tuple[str, ...]] = []
+
+    def recording(vector, k):  # noqa: ANN001, ANN202 - a transparent wrapper
+        ids, sims = search(vector, k)
+        seen.append(tuple(ref.id for ref in store.get_refs([int(i) for i in ids])))
+        return ids, sims
+
+    index.search = recording
+    return seen
 
 
 def partitions(db: str, articles: list[Article]) -> Partitions:
@@ -50,6 +67,7 @@ def partitions(db: str, articles: list[Article]) -> Partitions:
     storylines: dict[int, set[str]] = defaultdict(set)
     skipped = set()
     with Engine.open(db) as engine:
+        candidates = traced_candidates(engine)
         report = IngestService(engine).run(articles)
         for article in articles:
             stored = engine.store.get_article(article.id)
@@ -65,6 +83,7 @@ def partitions(db: str, articles: list[Article]) -> Partitions:
         {frozenset(s) for s in storylines.values()},
         skipped,
         time.perf_counter() - started,
+        candidates,
     )
 
 
@@ -79,6 +98,15 @@ def agreement(a: set[frozenset[str]], b: set[frozenset[str]]) -> tuple[int, floa
     precision, recall = bcubed([str(label_a[i]) for i in ids], [label_b[i] for i in ids])
     p, r = sum(precision) / len(ids), sum(recall) / len(ids)
     return moved, 2 * p * r / (p + r)
+
+
+def print_first_divergence(a: list[tuple[str, ...]], b: list[tuple[str, ...]]) -> None:
+    """How many placements were offered different candidates, and the first of them."""
+    differing = [i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y]
+    print(f"placements with different candidates: {len(differing)} of {min(len(a), len(b))}")
+    if differing:
+        first = differing[0]
+        print(f"first at placement {first}: sqlite {a[first]}\n  postgres {b[first]}")
 
 
 def main() -> None:
@@ -97,6 +125,7 @@ def main() -> None:
             f"{name}: sqlite {len(a)}, postgres {len(b)}, "
             f"identical: {a == b}, articles in differing groups: {moved}, B-cubed F1 {f1:.4f}"
         )
+    print_first_divergence(sqlite.candidates, postgres.candidates)
     skipped = f"sqlite {sorted(sqlite.skipped)}, postgres {sorted(postgres.skipped)}"
     print(
         f"{len(articles)} articles; skipped: {skipped};"

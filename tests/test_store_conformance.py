@@ -324,3 +324,32 @@ def test_a_new_article_is_seen_before_and_after_it_joins_its_event(store: Store)
         store.add_article(CALL_COPY, b"r", np.ones(4), None)
         raise RuntimeError("crash before the event")
     assert not store.has_article(CALL_COPY.id) and store.counts().articles == 3
+
+
+def test_small_stores_are_searched_whole_so_every_backend_proposes_the_same_candidates(store: Store) -> None:
+    """Below ``EXACT_SEARCH_LIMIT`` every stored vector is compared.  Of 70 copies of one report
+    (syndication: more than the RERANK_DEPTH × k an HNSW graph fetches) the 10 earliest come back;
+    each backend's graph proposed 40 of them in its own way, and the SemEval stream then put 35
+    articles in different storylines on SQLite and PostgreSQL."""
+    from storylines.store.index import EXACT_SEARCH_LIMIT, RERANK_DEPTH
+
+    rng = np.random.default_rng(11)
+    vectors = rng.standard_normal((300, 16)).astype(np.float32)
+    copies = list(range(20, 300, 4))[:70]
+    assert len(copies) > RERANK_DEPTH * 10 and len(vectors) <= EXACT_SEARCH_LIMIT
+    vectors[copies] = vectors[7] + 0.001 * rng.standard_normal(16).astype(np.float32)
+    vectors[copies[::2]] = vectors[copies[0]]  # exact copies interleaved with near ones
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = store.vector_index(16)
+    with store.transaction():
+        rowids = [
+            store.add_article(news(f"Copy {i}", f"text {i}", day=None), b"r", v, None)
+            for i, v in enumerate(vectors)
+        ]
+    index.add(np.array(rowids), vectors)
+    stored = vectors.astype(np.float16).astype(np.float64)
+    probe = vectors[copies[0]]
+    exact = stored @ probe.astype(np.float64)
+    expected = sorted(range(len(vectors)), key=lambda i: (-round(exact[i], 9), rowids[i]))[:10]
+    found, _ = index.search(probe, 10)
+    assert found.tolist() == [rowids[i] for i in expected]

@@ -24,7 +24,7 @@ import numpy as np
 
 from storylines.article import Article
 from storylines.store.base import ArticleRef, EventRecord, SearchHit, TextQuery, text_terms, word_terms
-from storylines.store.index import RERANK_DEPTH, exact_top_k
+from storylines.store.index import EXACT_SEARCH_LIMIT, RERANK_DEPTH, exact_top_k
 from storylines.store.sql import SQLStore, event_record
 
 try:
@@ -87,6 +87,7 @@ class PgVectorIndex:
         self.dim = dim
         self._store = store
         self._cast = f"halfvec({int(dim)})"
+        self._exact = True  # until the store holds more than EXACT_SEARCH_LIMIT articles
         with store.placement():
             self._create()
 
@@ -118,16 +119,29 @@ class PgVectorIndex:
         """Nothing to do: the row's insert updated the HNSW index in the same transaction."""
 
     def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """HNSW ``RERANK_DEPTH`` times deeper, re-ranked exactly (:func:`exact_top_k`): one query."""
+        """``RERANK_DEPTH`` times deeper than asked, re-ranked exactly (:func:`exact_top_k`): one
+        query, over the HNSW index, or scanning every row while the store is small enough
+        (``EXACT_SEARCH_LIMIT``: the same candidates as SQLite's flat scan)."""
         self._store._insert_waiting()
+        # The uncast column does not match the index's expression, so the planner scans the table;
+        # the rowid breaks ties (copies) as the re-rank does.
+        order = "vector <#> %s, rowid" if self._small() else f"vector::{self._cast} <#> %s"
         rows = self._store._db.execute(  # binary: parsing 40 vectors from text cost ~0.5 ms each
-            f"SELECT rowid, vector FROM articles ORDER BY vector::{self._cast} <#> %s LIMIT %s",
+            f"SELECT rowid, vector FROM articles ORDER BY {order} LIMIT %s",
             (HalfVector(np.asarray(vector, dtype=np.float32)), int(k) * RERANK_DEPTH),
             binary=True,
         ).fetchall()
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         vectors = np.vstack([r[1].to_numpy() for r in rows]) if rows else np.empty(0)
         return exact_top_k(vector, ids, vectors, k)
+
+    def _small(self) -> bool:
+        """At most ``EXACT_SEARCH_LIMIT`` articles stored; counted until there are more, as a
+        store never shrinks."""
+        if self._exact:
+            counted = "SELECT count(*) FROM (SELECT 1 FROM articles LIMIT ?) AS a"
+            self._exact = int(self._store._one(counted, (EXACT_SEARCH_LIMIT + 1,))) <= EXACT_SEARCH_LIMIT
+        return self._exact
 
     def catch_up(self) -> None:
         """Nothing to do: every connection searches the same index."""
