@@ -8,7 +8,8 @@ the graph: the embedder dequantises only the rows a batch uses (``E5Weights.embe
 
 Each layer runs as few kernels as ONNX Runtime's CPU build makes fastest: the projections add their
 bias themselves, attention is one ``MultiHeadAttention`` (with the key padding mask), GELU one exact
-(erf) ``Gelu``; only memory-bound passes over the activations cost time at these sizes.
+(erf) ``Gelu``: at 96 tokens the passes over the activations between the matmuls took more time than
+the int8 matmuls themselves (65 % of graph 1's; BENCHMARKS.md "Issue 9").
 """
 
 from __future__ import annotations
@@ -77,8 +78,8 @@ class _GraphBuilder:
         return self.op("LayerNormalization", [x, scale, bias], axis=-1, epsilon=self.weights.config.eps)
 
     def attention(self, x: str, layer: int, padding: str) -> str:
-        """Self-attention in one ``MultiHeadAttention`` kernel (scores, padding mask, softmax and the
-        weighted sum, heads never transposed in memory)."""
+        """Self-attention in one ``MultiHeadAttention`` kernel: scores, padding mask, softmax and the
+        weighted sum, which took a dozen ops (each a pass over memory) unfused."""
         config = self.weights.config
         q, k, v = (self.projection(x, f"l{layer}.{part}", config.hidden) for part in "qkv")
         context = self.op("MultiHeadAttention", [q, k, v, "", padding], domain=MS, num_heads=config.heads)
