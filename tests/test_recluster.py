@@ -69,8 +69,7 @@ def test_time_order_repairs_an_event_split_by_arrival_order(engine: Engine) -> N
 
 
 def test_a_second_pass_changes_nothing(engine: Engine) -> None:
-    articles = [art(P, "2016-07-05"), art(Q, "2016-07-05"), art(R, "2016-07-04"), art(R2, "2016-07-04")]
-    place(engine, articles)
+    articles = damaged(engine)
     first = recluster(engine, timedelta(days=3))
     history = {a.id: engine.store.history(a.id) for a in articles}
     second = recluster(engine, timedelta(days=3))
@@ -140,7 +139,9 @@ def test_cli_reclusters_and_refuses_a_bad_since(
 ) -> None:
     db = tmp_path / "cli.db"
     with Engine.open(db, CosineComparer(), {"event_join": 0.5}) as opened:
-        place(opened, [art(P, "2016-07-05"), art(Q, "2016-07-05"), art(R, "2016-07-04"), art(R2, "2016-07-04")])
+        place(
+            opened, [art(P, "2016-07-05"), art(Q, "2016-07-05"), art(R, "2016-07-04"), art(R2, "2016-07-04")]
+        )
     monkeypatch.setenv("STORYLINES_COMPARER", DOUBLE)
     status, err = run_main(monkeypatch, capsys, "recluster", "--db", str(db), "--since", "3 weeks")
     assert status == 2 and "--since" in err and "12h or 3d" in err and "Traceback" not in err
@@ -149,3 +150,49 @@ def test_cli_reclusters_and_refuses_a_bad_since(
         main()
     out = capsys.readouterr().out
     assert not ended.value.code and "reclustered 4 articles" in out and "1 moved" in out
+
+
+def damaged(engine: Engine) -> list[Article]:
+    """Four reports of one event stored later-first, so that the online pass split them."""
+    articles = [art(P, "2016-07-05"), art(Q, "2016-07-05"), art(R, "2016-07-04"), art(R2, "2016-07-04")]
+    place(engine, articles)
+    return articles
+
+
+def test_a_crash_while_writing_leaves_the_old_clustering(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    articles = damaged(engine)
+    before = ({a.id: engine.store.get_article(a.id) for a in articles}, engine.store.counts())
+    histories = {a.id: engine.store.history(a.id) for a in articles}
+
+    def crash(*_: object) -> None:
+        raise RuntimeError("crash after the articles moved")
+
+    monkeypatch.setattr(engine.store, "merge_events", crash)
+    with pytest.raises(RuntimeError):
+        recluster(engine, timedelta(days=3))
+    assert ({a.id: engine.store.get_article(a.id) for a in articles}, engine.store.counts()) == before
+    assert {a.id: engine.store.history(a.id) for a in articles} == histories
+    assert engine.store.check_integrity() == []
+
+
+def test_articles_stored_meanwhile_stop_the_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second writer on a SQLite file (PostgreSQL's placement lock makes it wait instead)."""
+    from storylines.cluster import recluster as module
+
+    db = tmp_path / "busy.db"
+    with Engine.open(db, CosineComparer(), {"event_join": 0.5}) as opened:
+        articles = damaged(opened)
+        events = events_now(opened, articles)
+        replay = module._WindowView.replay
+
+        def replay_while_another_writes(view: module._WindowView, engine: Engine) -> None:
+            replay(view, engine)
+            with Engine.open(db, CosineComparer()) as other:
+                place(other, [art(DAIRY, "2016-07-05")])
+
+        monkeypatch.setattr(module._WindowView, "replay", replay_while_another_writes)
+        with pytest.raises(module.ReclusterConflict, match="run it again"):
+            recluster(opened, timedelta(days=3))
+        assert events_now(opened, articles) == events
