@@ -21,7 +21,7 @@ window changes nothing.
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -141,21 +141,23 @@ class _WindowIndex:
     """The store's vector index without the window's articles, plus those already re-placed
     (searched exactly in memory): what the online index held when each of them arrived."""
 
-    def __init__(self, index: VectorIndex, window: set[int]):
+    def __init__(self, index: VectorIndex, window: set[int], outside: int):
         self.dim = index.dim
         self._index = index
         self._window = window
+        self._outside_count = outside  # stored articles outside the window
         self._ids: list[int] = []
-        self._vectors: list[np.ndarray] = []
+        self._vectors = np.empty((len(window), index.dim), dtype=np.float32)  # rows of _ids, filled in order
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        start = len(self._ids)
         self._ids.extend(int(i) for i in ids)
-        self._vectors.extend(np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1))
+        self._vectors[start : len(self._ids)] = np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1)
 
     def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         found = dict(zip(*self._outside(vector, k), strict=True))
         if self._ids:
-            sims = np.vstack(self._vectors) @ np.asarray(vector, dtype=np.float32)
+            sims = self._vectors[: len(self._ids)] @ np.asarray(vector, dtype=np.float32)
             found.update(zip(self._ids, sims.tolist(), strict=True))
         best = sorted(found.items(), key=lambda item: (-item[1], item[0]))[:k]
         return np.array([i for i, _ in best], dtype=np.int64), np.array(
@@ -164,13 +166,14 @@ class _WindowIndex:
 
     def _outside(self, vector: np.ndarray, k: int) -> tuple[list[int], list[float]]:
         """The k nearest outside the window: asked deeper until enough are left or none remain."""
-        depth = k
-        while True:
+        wanted, depth = min(k, self._outside_count), k
+        while wanted:
             ids, sims = self._index.search(vector, depth)
             kept = [(int(i), float(s)) for i, s in zip(ids, sims, strict=True) if int(i) not in self._window]
-            if len(kept) >= k or len(ids) < depth or depth > k + len(self._window):
+            if len(kept) >= wanted or len(ids) < depth:
                 return [i for i, _ in kept[:k]], [s for _, s in kept[:k]]
             depth *= 2
+        return [], []
 
     def catch_up(self) -> None:
         """Nothing to do: the store's index was caught up before the replay."""
@@ -193,7 +196,7 @@ class _WindowView:
         self.url = store.url
         self.window = {article.rowid: article for article in window}
         self.rowid_of = {article.id: article.rowid for article in window}
-        self.index = _WindowIndex(index, set(self.window))
+        self.index = _WindowIndex(index, set(self.window), store.counts().articles - len(self.window))
         self.events: dict[int, EventRecord] = {}
         self.event_of: dict[int, int] = {}  # re-placed window rowid → event id (maybe provisional)
         self.duplicate_of: dict[int, str | None] = {}
@@ -313,6 +316,14 @@ def majority_mapping(overlaps: Counter[tuple[int, int]]) -> dict[int, int]:
     return mapping
 
 
+def _members(event_of: dict[int, int | None]) -> defaultdict[int | None, set[int]]:
+    """Event id → the window rowids it holds."""
+    members: defaultdict[int | None, set[int]] = defaultdict(set)
+    for rowid, event_id in event_of.items():
+        members[event_id].add(rowid)
+    return members
+
+
 def _plurality(values: Iterable[int]) -> int:
     """The most common value, the smallest on ties."""
     return min(Counter(values).items(), key=lambda item: (-item[1], item[0]))[0]
@@ -333,6 +344,7 @@ class _Plan:
             if all(e.id in view.free_events for e in store.events_of_storyline(s))
         }
         self.storyline_of = {rowid: view.events[e].storyline_id for rowid, e in view.event_of.items()}
+        self.old_members, self.new_members = _members(self.old_event), _members(view.event_of)
         self.event_ids = majority_mapping(
             Counter(
                 (event, self.old_event[rowid])
@@ -374,7 +386,7 @@ class _Plan:
 
     def _write_event(self, event: EventRecord, report: ReclusterReport) -> int:
         """The stored id of a replayed event, written only where its members or storyline changed."""
-        store, view = self.store, self.view
+        store = self.store
         storyline = self._storyline(event.storyline_id)
         event_id = self.event_ids.get(event.id, event.id)
         if event_id > PROVISIONAL:
@@ -384,8 +396,7 @@ class _Plan:
             stored = store.get_event(event_id)
             if stored is not None and stored.storyline_id != storyline:
                 store.move_event(event_id, storyline, REASON)
-        members = {r for r, e in view.event_of.items() if e == event.id}
-        if event_id in self.old_events and members == {r for r, e in self.old_event.items() if e == event_id}:
+        if event_id in self.old_events and self.new_members[event.id] == self.old_members[event_id]:
             return event_id  # the same window members as before: its stored labels stay as they are
         store.save_event(EventRecord(event_id, storyline, event.size, event.centroid, event.stats))
         return event_id
@@ -397,17 +408,18 @@ class _Plan:
         final_of = {rowid: final_event[event] for rowid, event in view.event_of.items()}
         for event_id in sorted(self.old_events):
             if event_id in view.free_events and event_id not in reused:
-                store.merge_events(
-                    event_id, _plurality(final_of[r] for r, e in self.old_event.items() if e == event_id)
-                )
+                store.merge_events(event_id, _plurality(final_of[r] for r in self.old_members[event_id]))
                 report.events_removed += 1
             else:
                 report.events_kept += 1
         kept_storylines = set(self.storyline_ids.values())
         storyline_of = {rowid: self._storyline(s) for rowid, s in self.storyline_of.items()}
-        for storyline_id in sorted({s for s in self.old_storyline.values() if s is not None}):
+        for storyline_id, rowids in sorted(
+            _members(self.old_storyline).items(), key=lambda item: item[0] or 0
+        ):
+            if storyline_id is None:
+                continue
             if storyline_id in self.free_storylines and storyline_id not in kept_storylines:
-                rowids = [r for r, s in self.old_storyline.items() if s == storyline_id]
                 store.merge_storylines(storyline_id, _plurality(storyline_of[r] for r in rowids))
                 report.storylines_removed += 1
             else:
