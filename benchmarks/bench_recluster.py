@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--holdout", type=float, default=0.4)
     parser.add_argument("--late", type=float, default=0.3, help="share of titles arriving late")
     parser.add_argument("--max-delay-hours", type=float, default=48.0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one late-arrival run per seed")
     args = parser.parse_args()
     items = sorted(read_labelled(args.file), key=lambda item: (item.time is None, item.time or ""))
     items = items[holdout_split(len(items), args.holdout)[0] :]
@@ -85,11 +85,10 @@ def main() -> None:
         "| recluster s | ingest s |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
-    orders = {
-        "time order": items,
-        f"{args.late:.0%} late by ≤{args.max_delay_hours:.0f} h": arrival_order(
-            items, args.late, args.max_delay_hours, args.seed
-        ),
+    late = f"{args.late:.0%} late by ≤{args.max_delay_hours:.0f} h"
+    orders = {"time order": items} | {
+        f"{late} (seed {seed})": arrival_order(items, args.late, args.max_delay_hours, seed)
+        for seed in args.seeds
     }
     for name, order in orders.items():
         result = run(items, order, span)
