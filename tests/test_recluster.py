@@ -104,6 +104,25 @@ def test_articles_outside_the_window_stay_and_their_events_keep_their_ids(engine
     assert engine.store.get_event(before[outside.id][0]).size == 3
 
 
+def test_one_days_reports_are_replayed_by_the_time_their_input_gave(engine: Engine) -> None:
+    evening, morning, feed, unparsed = (
+        art(R, "2016-07-04"),
+        art(R2, "2016-07-04"),
+        art(P, "2016-07-04"),
+        art(Q, "2016-07-04"),
+    )
+    evening.published_hint, morning.published_hint = "2016-07-04 21:00:00", "2016-07-04T08:00:00+00:00"
+    feed.published_hint, unparsed.published_hint = "Mon, 04 Jul 2016 12:00:00 GMT", "4 July 2016"
+    place(engine, [evening, morning, feed, unparsed])
+    window, _, _ = window_articles(engine.store, timedelta(days=1))
+    assert [a.id for a in window] == [
+        unparsed.id,
+        morning.id,
+        feed.id,
+        evening.id,
+    ]  # no time: the day's start
+
+
 def test_undated_articles_are_windowed_by_ingest_time(engine: Engine) -> None:
     old, undated = art(DAIRY, "2016-07-01"), art(R, None)
     place(engine, [old, undated])

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -124,15 +125,32 @@ def _day_time(day: str | None) -> datetime | None:
         return None
 
 
+def _hint_time(hint: str | None) -> datetime | None:
+    """The time of day the input's date string gives (ISO 8601 or a feed's RFC 2822; UTC when it
+    names no zone): the stored day alone cannot order one day's reports.  Other forms give None."""
+    if not hint:
+        return None
+    try:
+        parsed = datetime.fromisoformat(hint.strip())
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(hint.strip())
+        except (TypeError, ValueError):
+            return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def _ingest_time(added_at: str | None) -> datetime | None:
     return datetime.fromisoformat(added_at) if added_at else None
 
 
 def _article_time(article: StoredArticle, store: Store) -> datetime:
-    """Its day, else (undated) when it was stored: the first history line is its placement."""
+    """Its publication time where the input gave one on its day, else its day, else (undated) when
+    it was stored: the first history line is its placement."""
     day = _day_time(article.day)
     if day is not None:
-        return day
+        published = _hint_time(article.article.published_hint)
+        return published if published is not None and published.date() == day.date() else day
     placed = store.history(article.id)
     return datetime.fromisoformat(placed[0].at) if placed else datetime.max.replace(tzinfo=UTC)
 
