@@ -335,7 +335,7 @@ def majority_mapping(overlaps: Counter[tuple[int, int]]) -> dict[int, int]:
 
 
 def _members(event_of: dict[int, int | None]) -> defaultdict[int | None, set[int]]:
-    """Event id → the window rowids it holds."""
+    """Event (or storyline) id → the window rowids it holds."""
     members: defaultdict[int | None, set[int]] = defaultdict(set)
     for rowid, event_id in event_of.items():
         members[event_id].add(rowid)
