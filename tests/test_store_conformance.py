@@ -94,6 +94,44 @@ def test_membership_history_records_moves(store: Store) -> None:
     assert store.get_event(second).merged_into == first
 
 
+def test_events_move_between_storylines_and_duplicates_regroup(store: Store) -> None:
+    with store.transaction():
+        first, second = store.create_storyline(), store.create_storyline()
+        event = store.create_event(first, np.zeros(4, dtype=np.float32), {})
+        store.add_article(CALL, b"r", np.zeros(4), None)
+        store.add_article(CALL_COPY, b"r", np.zeros(4), None, duplicate_of=CALL.id)
+        store.assign_article(CALL.id, event, "new event")
+        store.assign_article(CALL_COPY.id, event, "near-duplicate")
+        store.move_event(event, second, "reclustered")
+        store.set_duplicate_of(CALL_COPY.id, None)
+        store.set_duplicate_of(CALL.id, CALL_COPY.id)
+    assert store.get_event(event).storyline_id == second and store.get_article(CALL.id).storyline_id == second
+    assert [(c.target_id, c.reason) for c in store.history(f"event:{event}")] == [
+        (first, "new"),
+        (second, "reclustered"),
+    ]
+    assert store.get_article(CALL_COPY.id).duplicate_of is None
+    assert store.get_article(CALL.id).duplicate_of == CALL_COPY.id and store.counts().duplicates == 1
+
+
+def test_articles_dated_since_a_day_or_ingested_since_a_time(store: Store) -> None:
+    assert store.newest_times() == (None, None) and store.dated_since("2000-01-01", "") == []
+    dated = {
+        day: news(f"Report of {day}", f"text {day}") for day in ("2016-07-01", "2016-07-05", "2016-07-03")
+    }
+    undated = news("Undated report", "no date at all", day=None)
+    with store.transaction():
+        for day, article in dated.items():
+            store.add_article(article, b"r", np.zeros(4), day)
+        store.add_article(undated, b"r", np.zeros(4), None)
+        store.add_article(CHEESE, b"r", np.zeros(4), "--07-09")  # year unknown: no full day
+    newest_day, newest_ingest = store.newest_times()
+    assert newest_day == "2016-07-05" and newest_ingest is not None and newest_ingest.startswith("20")
+    since = store.dated_since("2016-07-03", "9999")
+    assert [a.id for a in since] == [dated["2016-07-05"].id, dated["2016-07-03"].id]  # by rowid
+    assert {a.id for a in store.dated_since("2016-08-01", newest_ingest)} == {undated.id, CHEESE.id}
+
+
 def test_storylines_merge_and_list_largest_first(store: Store) -> None:
     with store.transaction():
         big, small = store.create_storyline(), store.create_storyline()

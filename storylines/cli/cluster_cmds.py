@@ -167,6 +167,36 @@ def story(
     print(format_storyline(described))
 
 
+@app.command("recluster")
+def recluster_command(
+    since: Annotated[
+        str, typer.Option(help="Window ending at the newest article, in hours or days: 12h, 3d, 7d.")
+    ] = "3d",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Place a recent window's articles again, in time order; ids stay with most of their articles."""
+    from storylines.cluster.recluster import parse_since, recluster
+    from storylines.engine import Engine
+
+    try:
+        span = parse_since(since)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--since") from None
+    with Engine.open(db) as engine:
+        report = recluster(engine, span)
+    if as_json:
+        print(json.dumps(report.summary(), indent=2))
+        return
+    print(
+        f"reclustered {report.articles} articles ({report.start} to {report.end}) · {report.moved} moved · "
+        f"events {report.events_kept} kept, {report.events_created} created, "
+        f"{report.events_removed} removed · storylines {report.storylines_kept} kept, "
+        f"{report.storylines_created} created, "
+        f"{report.storylines_removed} removed → {engine.url}"
+    )
+
+
 @eval_app.command("clusters")
 def eval_clusters(
     file: Annotated[Path, typer.Argument(help="CSV or JSONL: id, lang, time, title, text?, cluster_id.")],

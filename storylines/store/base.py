@@ -223,6 +223,15 @@ class Store(Protocol):
         """float32 vectors of these rowids, in the order asked (all must exist)."""
         ...
 
+    def newest_times(self) -> tuple[str | None, str | None]:
+        """The newest full day of any article, and the newest ingest time of articles without one."""
+        ...
+
+    def dated_since(self, day: str, ingested: str) -> list[StoredArticle]:
+        """Articles whose full day is ``day`` (ISO) or later, and those without one ingested at
+        ``ingested`` (ISO timestamp, UTC) or later, by rowid: the window ``recluster`` re-places."""
+        ...
+
     # --- events and storylines ----------------------------------------------------------
     def create_storyline(self) -> int: ...
 
@@ -244,6 +253,14 @@ class Store(Protocol):
 
     def merge_storylines(self, source_id: int, target_id: int) -> list[int]:
         """Move every event of ``source_id`` into ``target_id``; returns the moved event ids."""
+        ...
+
+    def move_event(self, event_id: int, storyline_id: int, reason: str) -> None:
+        """Set an event's storyline and append the change to its history (``recluster``)."""
+        ...
+
+    def set_duplicate_of(self, article_id: str, duplicate_of: str | None) -> None:
+        """Set (or clear) the near-duplicate group an article belongs to (``recluster``)."""
         ...
 
     def list_storylines(self, limit: int = 100, offset: int = 0) -> list[StorylineRecord]:

@@ -318,6 +318,10 @@ class PostgresStore(SQLStore):
         self._forget_events()
         return super().merge_storylines(source_id, target_id)
 
+    def move_event(self, event_id: int, storyline_id: int, reason: str) -> None:
+        self._forget_events()
+        super().move_event(event_id, storyline_id, reason)
+
     def _forget_events(self) -> None:
         if self._placed_events:
             self._placed_events = {}

@@ -176,6 +176,22 @@ class SQLStore(ABC):
         vectors = [self._decode_vector(by_rowid[r]) for r in wanted]
         return np.vstack(vectors).astype(np.float32) if vectors else np.empty((0, 0), dtype=np.float32)
 
+    # Days are ISO ``YYYY-MM-DD`` (text order is time order) or year-less ``--MM-DD``, not full days
+    # (tested by their first character: a LIKE pattern's % would be a placeholder to psycopg).
+    def newest_times(self) -> tuple[str | None, str | None]:
+        row = self._execute(
+            "SELECT (SELECT max(day) FROM articles WHERE substr(day, 1, 1) != '-'),"
+            " (SELECT max(added_at) FROM articles WHERE day IS NULL OR substr(day, 1, 1) = '-')"
+        ).fetchone()
+        return row[0], row[1]
+
+    def dated_since(self, day: str, ingested: str) -> list[StoredArticle]:
+        return self._stored(
+            "(a.day >= ? AND substr(a.day, 1, 1) != '-')"
+            " OR ((a.day IS NULL OR substr(a.day, 1, 1) = '-') AND a.added_at >= ?) ORDER BY a.rowid",
+            (day, ingested),
+        )
+
     # --- events and storylines ----------------------------------------------------------
     def create_storyline(self) -> int:
         return int(self._one("INSERT INTO storylines(created_at) VALUES (?) RETURNING id", (now(),)))
@@ -240,6 +256,13 @@ class SQLStore(ABC):
         for event_id in moved:
             self._log(f"event:{event_id}", target_id, f"storyline {source_id} merged")
         return moved
+
+    def move_event(self, event_id: int, storyline_id: int, reason: str) -> None:
+        self._execute("UPDATE events SET storyline_id=? WHERE id=?", (storyline_id, event_id))
+        self._log(f"event:{event_id}", storyline_id, reason)
+
+    def set_duplicate_of(self, article_id: str, duplicate_of: str | None) -> None:
+        self._execute("UPDATE articles SET duplicate_of=? WHERE id=?", (duplicate_of, article_id))
 
     def _log(self, subject: str, target_id: int, reason: str) -> None:
         self._execute(
