@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -66,21 +67,40 @@ class OnnxE5Embedder(E5Engine):
         _open.cache_clear()
         return _open(self.graph_path, self.threads)
 
+    @cached_property
+    def _workers(self) -> int:
+        return self.threads or os.cpu_count() or 1
+
+    @cached_property
+    def _pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(self._workers, thread_name_prefix="e5-onnx")
+
+    @cached_property
+    def _one_thread_session(self) -> Any:
+        self.session  # noqa: B018 - converts the graph first when it is missing
+        return _open(self.graph_path, 1)
+
     def _pooled(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """One window per run, without its padding: the int8 graph quantises its activations with one
         scale per run, so a window's vector then does not depend on the others in its batch; and one
-        window at a time ran faster than batches of 8-64 (BENCHMARKS.md "Issue 9")."""
+        window at a time ran faster than batches of 8-64.  Several windows run side by side on
+        one-thread sessions (ONNX Runtime releases the GIL): at ~96 tokens a window is too small for
+        two threads to share, and this ran 1.5-1.9x the docs/s of one two-thread run at a time on 2
+        quiet cores (BENCHMARKS.md "Issue 9").  A lone window (a query) keeps every thread."""
         embeddings = self.weights.embed_tokens(ids).astype(np.float32)
         lengths = mask.sum(axis=1).astype(int)
-        return np.vstack(
-            [
-                self.session.run(
-                    ["pooled"],
-                    {"embeddings": embeddings[row : row + 1, :length], "mask": mask[row : row + 1, :length]},
-                )[0]
-                for row, length in enumerate(lengths)
-            ]
-        )
+
+        def run(session: Any, row: int) -> np.ndarray:
+            window = {
+                "embeddings": embeddings[row : row + 1, : lengths[row]],
+                "mask": mask[row : row + 1, : lengths[row]],
+            }
+            return session.run(["pooled"], window)[0]
+
+        if len(lengths) == 1 or self._workers == 1:
+            return np.vstack([run(self.session, row) for row in range(len(lengths))])
+        session = self._one_thread_session
+        return np.vstack(list(self._pool.map(lambda row: run(session, row), range(len(lengths)))))
 
 
 @lru_cache(maxsize=8)
