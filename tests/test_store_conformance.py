@@ -286,13 +286,7 @@ def test_vector_search_ranks_exactly_and_breaks_ties_by_rowid(store: Store) -> N
     vectors = rng.standard_normal((120, 16)).astype(np.float32)
     vectors[60:70] = vectors[5]  # ten copies of one vector: a tie among eleven articles
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    index = store.vector_index(16)
-    with store.transaction():
-        rowids = [
-            store.add_article(news(f"Vector {i}", f"text {i}", day=None), b"r", v, None)
-            for i, v in enumerate(vectors)
-        ]
-    index.add(np.array(rowids), vectors)
+    index, rowids = _indexed(store, vectors)
     stored = vectors.astype(np.float16).astype(np.float64)
     for probe in (vectors[5], vectors[17], rng.standard_normal(16).astype(np.float32)):
         exact = stored @ probe.astype(np.float64)
@@ -378,16 +372,22 @@ def test_small_stores_are_searched_whole_so_every_backend_proposes_the_same_cand
     vectors[copies] = vectors[7] + 0.001 * rng.standard_normal(16).astype(np.float32)
     vectors[copies[::2]] = vectors[copies[0]]  # exact copies interleaved with near ones
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    index = store.vector_index(16)
-    with store.transaction():
-        rowids = [
-            store.add_article(news(f"Copy {i}", f"text {i}", day=None), b"r", v, None)
-            for i, v in enumerate(vectors)
-        ]
-    index.add(np.array(rowids), vectors)
+    index, rowids = _indexed(store, vectors)
     stored = vectors.astype(np.float16).astype(np.float64)
     probe = vectors[copies[0]]
     exact = stored @ probe.astype(np.float64)
     expected = sorted(range(len(vectors)), key=lambda i: (-round(exact[i], 9), rowids[i]))[:10]
     found, _ = index.search(probe, 10)
     assert found.tolist() == [rowids[i] for i in expected]
+
+
+def _indexed(store: Store, vectors: np.ndarray) -> tuple[VectorIndex, list[int]]:
+    """One article per row of ``vectors``, stored and added to a fresh index of the store."""
+    index = store.vector_index(vectors.shape[1])
+    with store.transaction():
+        rowids = [
+            store.add_article(news(f"Vector {i}", f"text {i}", day=None), b"r", v, None)
+            for i, v in enumerate(vectors)
+        ]
+    index.add(np.array(rowids), vectors)
+    return index, rowids
