@@ -5,10 +5,9 @@
 
 1. Title view (``compare/same_event_model.joblib``): a classifier over the comparer's pair
    features, fitted on the title pairs the clusterer actually judges: each OG2021 title against
-   its nearest earlier titles, labelled by the human-verified events; plus the cosine after a
-   linear projection of the title vectors learned on the same pairs (logistic loss on the
-   projected cosine, L-BFGS; its L2 pull towards the identity chosen by out-of-fold AUC over two
-   time halves, whose out-of-fold cosines are also what the classifier is fitted on).
+   its nearest earlier titles, labelled by the human-verified events; plus the cosine of the
+   title encoder fine-tuned on those titles (``scripts/train_title_encoder.py``, run first), out of
+   fold: each time half's pairs scored by the encoder fitted on the other half.
 2. Body view: a logistic curve from predicted Overall to P(annotators' Overall ≤ 1.5) on the
    SemEval pairs, with Overall predicted out of fold (5 folds grouped by base pair id).
 3. Event join (``cluster/join_model.joblib``): a classifier over event-level features
@@ -28,8 +27,6 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import minimize
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
@@ -45,7 +42,9 @@ from storylines.compare.evaluate import base_pair_id
 from storylines.compare.features import FEATURE_NAMES, pair_features
 from storylines.compare.representation import ArticleRepresentation
 from storylines.compare.same_event import MODEL_FILE as SAME_EVENT_FILE
-from storylines.compare.same_event import SameEventModel, project
+from storylines.compare.same_event import SameEventModel
+from storylines.embed.title_encoder import load_title_encoder
+from storylines.embed.title_tuning import half_adapter_path
 from storylines.pipeline import default_pipeline
 from storylines.settings import ClusterSettings
 
@@ -54,8 +53,6 @@ DATA = ROOT.parent / "shared/data"
 SAME_EVENT_GOLD = 1.5  # SemEval Overall at or below this: one event ("very similar")
 JOIN_THRESHOLD = 0.5  # the natural decision point of a calibrated probability; not tuned on held-out data
 BLOCKS = 5
-PROJECTION_L2 = (0.3, 1.0, 3.0)  # candidate pulls towards the identity, chosen out of fold
-PROJECTION_ITERATIONS = 60
 
 
 def make_classifier(c: float = 0.3) -> Pipeline:
@@ -72,6 +69,7 @@ class Stream:
 
     def __init__(self, items: list, reps: list[ArticleRepresentation]):
         self.gold = [item.cluster_id for item in items]
+        self.titles = [rep.title for rep in reps]
         self.days = [article_day(item.article) for item in items]
         self.reps = reps
         self.vectors = np.stack([rep.vector for rep in reps])
@@ -154,77 +152,28 @@ def represent_og(path: Path) -> tuple[list, list[ArticleRepresentation]]:
     return items, load_comparer().represent_many(articles)
 
 
-def fit_projection(vectors: np.ndarray, pairs: np.ndarray, same: np.ndarray, l2: float) -> np.ndarray:
-    """A (dim, dim) map whose normalised images' cosine, through a logistic, predicts ``same``.
-
-    Written out in numpy for scipy's L-BFGS (no torch in the training path): with u = z/|z| and
-    z = x M, dc/du_a = u_b, and du/dz = (I - u u^T)/|z|; the penalty pulls M towards the identity.
-    """
-    x = vectors.astype(np.float32)
-    n, dim = x.shape
-    first, second = pairs[:, 0], pairs[:, 1]
-    target = same.astype(np.float32)
-    count = len(target)
-    ones = np.ones(count, np.float32)
-    at_first = sparse.csr_matrix((ones, (first, np.arange(count))), shape=(n, count))
-    at_second = sparse.csr_matrix((ones, (second, np.arange(count))), shape=(n, count))
-    identity = np.eye(dim, dtype=np.float32)
-    weight = l2 * 100 / count
-
-    def loss_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        matrix = theta[: dim * dim].astype(np.float32).reshape(dim, dim)
-        scale, shift = theta[-2:]
-        z = x @ matrix
-        norms = np.linalg.norm(z, axis=1, keepdims=True)
-        u = z / norms
-        cosine = (u[first] * u[second]).sum(1)
-        logit = scale * cosine + shift
-        loss = np.mean(np.logaddexp(0, logit) - target * logit) + weight * np.sum((matrix - identity) ** 2)
-        residual = (1 / (1 + np.exp(-logit)) - target) / count
-        per_cosine = (residual * scale)[:, None]
-        grad_u = at_first @ (per_cosine * u[second]) + at_second @ (per_cosine * u[first])
-        grad_z = (grad_u - (grad_u * u).sum(1, keepdims=True) * u) / norms
-        grad_matrix = x.T @ grad_z + 2 * weight * (matrix - identity)
-        tail = [float(np.sum(residual * cosine)), float(np.sum(residual))]
-        return float(loss), np.concatenate([grad_matrix.ravel(), tail]).astype(np.float64)
-
-    start = np.concatenate([identity.ravel(), [10.0, -5.0]]).astype(np.float64)
-    result = minimize(
-        loss_and_gradient, start, jac=True, method="L-BFGS-B", options={"maxiter": PROJECTION_ITERATIONS}
-    )
-    return result.x[: dim * dim].astype(np.float32).reshape(dim, dim)
-
-
-def projected_cosines(vectors: np.ndarray, pairs: np.ndarray, projection: np.ndarray) -> np.ndarray:
-    mapped = project(vectors, projection)
-    return (mapped[pairs[:, 0]] * mapped[pairs[:, 1]]).sum(1)
-
-
-def fit_title_projection(
-    stream: Stream, pairs: np.ndarray, same: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(projection fitted on every pair, out-of-fold projected cosines over two time halves)."""
-    half = np.array([a * 2 >= len(stream.reps) for a, _ in pairs])
-    best: tuple[float, float, np.ndarray] | None = None
-    for l2 in PROJECTION_L2:
-        held_out = np.zeros(len(pairs), np.float32)
-        for fold in (False, True):
-            projection = fit_projection(stream.vectors, pairs[half != fold], same[half != fold], l2)
-            held_out[half == fold] = projected_cosines(stream.vectors, pairs[half == fold], projection)
-        auc = roc_auc_score(same, held_out)
-        print(f"title projection, L2 {l2}: out-of-fold AUC {auc:.3f}")
-        if best is None or auc > best[0]:
-            best = (auc, l2, held_out)
-    assert best is not None
-    return fit_projection(stream.vectors, pairs, same, best[1]), best[2]
+def title_cosines(stream: Stream, pairs: np.ndarray) -> np.ndarray:
+    """Out-of-fold title-encoder cosines: a pair whose later title is in one time half of the stream
+    is scored by the encoder fitted on the other half (``scripts/train_title_encoder.py``)."""
+    later_half = (pairs[:, 0] >= len(stream.reps) // 2).astype(int)
+    cosines = np.zeros(len(pairs), np.float32)
+    for half in (0, 1):
+        path = half_adapter_path(1 - half)
+        if not path.exists():
+            sys.exit(f"no {path}: run scripts/train_title_encoder.py first")
+        vectors = load_title_encoder(path).embed_passages(stream.titles)
+        chosen = pairs[later_half == half]
+        cosines[later_half == half] = (vectors[chosen[:, 0]] * vectors[chosen[:, 1]]).sum(1)
+    return cosines
 
 
 def fit_title_view(train: Stream, tops: list[np.ndarray]) -> tuple:
-    """(feature names used, classifier, cross-fitted probabilities by pair, title projection);
-    features that titles never have (e.g. the USE view, computed from bodies) are left out."""
+    """(feature names used, classifier, cross-fitted probabilities by pair); features that titles
+    never have (e.g. the USE view, computed from bodies) are left out."""
     pairs, all_rows, labels = train.pair_rows(tops)
     observed = [i for i in range(all_rows.shape[1]) if not np.isnan(all_rows[:, i]).all()]
-    projection, held_out_cosines = fit_title_projection(train, np.array(pairs), labels)
+    held_out_cosines = title_cosines(train, np.array(pairs))
+    print(f"title encoder, out of fold: AUC {roc_auc_score(labels, held_out_cosines):.3f}")
     rows = np.column_stack([all_rows[:, observed], held_out_cosines])
     blocks = np.array([a * BLOCKS // len(train.reps) for a, _ in pairs])
     crossfit = np.zeros(len(pairs))
@@ -236,7 +185,7 @@ def fit_title_view(train: Stream, tops: list[np.ndarray]) -> tuple:
         f"{roc_auc_score(labels, crossfit):.3f} (cosine {roc_auc_score(labels, rows[:, 0]):.3f})"
     )
     names = [FEATURE_NAMES[i] for i in observed]
-    return names, make_classifier().fit(rows, labels), dict(zip(pairs, crossfit, strict=True)), projection
+    return names, make_classifier().fit(rows, labels), dict(zip(pairs, crossfit, strict=True))
 
 
 def fit_body_curve(pairs_csv: Path) -> tuple[float, float]:
@@ -277,9 +226,9 @@ def main() -> None:
     train = Stream(items[:train_n], reps[:train_n])
     test = Stream(items[train_n:], reps[train_n:])
     train_tops, test_tops = train.neighbours(settings.candidates), test.neighbours(settings.candidates)
-    title_names, title_classifier, crossfit, projection = fit_title_view(train, train_tops)
+    title_names, title_classifier, crossfit = fit_title_view(train, train_tops)
     same_event = SameEventModel(
-        title_names, title_classifier, fit_body_curve(args.pairs), title_projection=projection
+        title_names, title_classifier, fit_body_curve(args.pairs), reads_title_cosine=True
     )
 
     _, teacher_rows = simulate(train, train_tops, crossfit, settings, None, "teacher")
@@ -294,7 +243,7 @@ def main() -> None:
     assert join is not None
     test_pairs, test_rows, test_labels = test.pair_rows(test_tops)
     test_columns = [FEATURE_NAMES.index(n) for n in title_names]
-    test_cosines = projected_cosines(test.vectors, np.array(test_pairs), projection)
+    test_cosines = np.array([test.reps[a].title_vector @ test.reps[b].title_vector for a, b in test_pairs])
     test_prob = title_classifier.predict_proba(np.column_stack([test_rows[:, test_columns], test_cosines]))[
         :, 1
     ]

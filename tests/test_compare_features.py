@@ -127,6 +127,15 @@ def test_second_view_round_trips_and_older_blobs_read_without_it():
     np.testing.assert_array_equal(back.minhash, newer.minhash)
 
 
+def test_title_vector_round_trips_with_or_without_the_second_view():
+    for extra in ({}, {"use_vector": unit(3, 4)}):
+        rep = make_rep("t", "Putin called Obama.", [unit(1, 0, 0)], title_vector=unit(1, 2, 2), **extra)
+        back = ArticleRepresentation.from_bytes(rep.to_bytes())
+        np.testing.assert_allclose(back.title_vector, unit(1, 2, 2), atol=1e-3)
+        assert (back.use_vector is None) == (rep.use_vector is None)
+    assert ArticleRepresentation.from_bytes(make_rep("u", "x", [unit(1, 0)]).to_bytes()).title_vector is None
+
+
 def test_second_view_features_are_missing_when_one_side_lacks_it():
     english = make_rep("en", "Putin called Obama.", [unit(1, 0, 0)], lang="en", use_vector=unit(1, 0))
     other = make_rep("en2", "Putin phoned Obama.", [unit(1, 0.2, 0)], lang="en", use_vector=unit(1, 1))

@@ -16,6 +16,7 @@ from storylines.compare.same_event import SameEventModel, title_only
 from storylines.compare.types import Comparison
 from storylines.compare.views import VIEWS, prepare
 from storylines.embed import CachedEmbedder, Embedder, default_embedder
+from storylines.embed.title_encoder import load_title_encoder
 from storylines.embed.use_embedder import USE_LANGUAGES, UseEmbedder
 
 EVIDENCE_SENTENCE_PAIRS = 3
@@ -38,11 +39,13 @@ class StoryComparer:
         model: CompareModel | None = None,
         view: str | None = None,
         second: Embedder | None = None,
+        title_encoder: Embedder | None = None,
     ):
         self._embedder = embedder
         self._model = model
         self._view = view  # only for training and measurement; the model knows its view
         self._second = second
+        self._title_encoder = title_encoder
 
     @cached_property
     def model(self) -> CompareModel:
@@ -61,16 +64,24 @@ class StoryComparer:
         """The second view's embedder (USE v3), behind the same disk cache."""
         return self._second or CachedEmbedder(UseEmbedder())
 
+    @cached_property
+    def title_encoder(self) -> Embedder:
+        """The encoder fine-tuned on event titles (bare-title pairs are judged by its cosine)."""
+        return self._title_encoder or load_title_encoder()
+
     @property
     def view(self) -> str:
         return self._view or self.model.view
 
     @property
     def model_id(self) -> str:
-        """The judge's id with the engine that actually embeds: a store filled by the GPU engine
-        (bf16) must not take vectors of the CPU one (int8) without saying so."""
+        """The judge's id with the engines that actually embed: a store filled by the GPU engine
+        (bf16) must not take vectors of the CPU one (int8), nor titles of another title encoder,
+        without saying so."""
         model = self.model
-        return f"{self.embedder.model_id}:{model.view}:{len(model.feature_names)}f"
+        return (
+            f"{self.embedder.model_id}:{model.view}:{len(model.feature_names)}f:{self.title_encoder.model_id}"
+        )
 
     @property
     def dim(self) -> int:
@@ -85,13 +96,24 @@ class StoryComparer:
         vectors = self.embedder.embed_passages(flat) if flat else np.zeros((0, self.dim), np.float32)
         prepared = [prepare(text) for text in texts]
         second = self._second_vectors(articles, prepared)
+        titles = self._title_vectors(articles)
         reps = []
         start = 0
         for article, text, article_pieces in zip(articles, prepared, pieces, strict=True):
             rows = vectors[start : start + len(article_pieces)]
             start += len(article_pieces)
-            reps.append(self._represent(article, text, article_pieces, rows, second.get(article.id)))
+            rep = self._represent(article, text, article_pieces, rows, second.get(article.id))
+            rep.title_vector = titles.get(article.id)
+            reps.append(rep)
         return reps
+
+    def _title_vectors(self, articles: list[Article]) -> dict[str, np.ndarray]:
+        """The title encoder's vectors of the articles that have a title."""
+        titled = [(a.id, a.title.strip()) for a in articles if a.title.strip()]
+        if not titled:
+            return {}
+        vectors = self.title_encoder.embed_passages([title for _, title in titled])
+        return {article_id: vector for (article_id, _), vector in zip(titled, vectors, strict=True)}
 
     def _second_vectors(self, articles: list[Article], prepared: list[str]) -> dict[str, np.ndarray]:
         """USE v3 vectors of the articles in languages it knows."""
@@ -159,9 +181,8 @@ class StoryComparer:
         titles_only = np.array(
             [title_only(a.length, a.title) or title_only(b.length, b.title) for b in others]
         )
-        vectors = (a.vector, np.stack([b.vector for b in others]))
         same_event = self.same_event_model.probabilities(
-            rows, FEATURE_NAMES, scores["overall"], titles_only, vectors
+            rows, FEATURE_NAMES, scores["overall"], titles_only, title_cosines(a, others)
         )
         results = []
         for index, b in enumerate(others):
@@ -181,6 +202,15 @@ class StoryComparer:
                 )
             )
         return results
+
+
+def title_cosines(a: ArticleRepresentation, others: list[ArticleRepresentation]) -> np.ndarray:
+    """The title encoder's cosine of ``a`` with each of ``others``; NaN where a side has no title vector."""
+    if a.title_vector is None:
+        return np.full(len(others), np.nan)
+    return np.array(
+        [np.nan if b.title_vector is None else float(a.title_vector @ b.title_vector) for b in others]
+    )
 
 
 def explain(a: ArticleRepresentation, b: ArticleRepresentation, features: dict[str, float]) -> dict[str, Any]:

@@ -33,10 +33,14 @@ class ArticleRepresentation:
     # second view (USE v3, see embed/use_embedder.py); None for languages it lacks and for
     # representations stored before it existed
     use_vector: np.ndarray | None = None
+    # the title encoder's vector of the title alone (embed/title_encoder.py); None without a title
+    # and in representations stored before it existed
+    title_vector: np.ndarray | None = None
 
     def to_bytes(self) -> bytes:
         """JSON header, then float32 doc vector, float16 passage vectors, uint32 MinHash and, when
-        there is one, the float16 USE vector (``use_dim`` in the header; absent in older blobs)."""
+        there are, the float16 USE and title vectors (``use_dim``/``title_dim`` in the header; absent
+        in older blobs)."""
         meta = {
             "article_id": self.article_id,
             "dim": int(self.vector.shape[0]),
@@ -56,6 +60,8 @@ class ArticleRepresentation:
         }
         if self.use_vector is not None:
             meta["use_dim"] = int(self.use_vector.shape[0])
+        if self.title_vector is not None:
+            meta["title_dim"] = int(self.title_vector.shape[0])
         header = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()
         return b"".join(
             [
@@ -65,6 +71,7 @@ class ArticleRepresentation:
                 self.passage_vectors.astype("<f2").tobytes(),
                 self.minhash.astype("<u4").tobytes(),
                 b"" if self.use_vector is None else self.use_vector.astype("<f2").tobytes(),
+                b"" if self.title_vector is None else self.title_vector.astype("<f2").tobytes(),
             ]
         )
 
@@ -73,7 +80,7 @@ class ArticleRepresentation:
         (size,) = _HEADER.unpack_from(blob)
         meta = json.loads(blob[_HEADER.size : _HEADER.size + size])
         dim, n_passages, n_minhash = meta.pop("dim"), meta.pop("n_passages"), meta.pop("n_minhash")
-        use_dim = meta.pop("use_dim", 0)
+        use_dim, title_dim = meta.pop("use_dim", 0), meta.pop("title_dim", 0)
         offset = _HEADER.size + size
         vector = np.frombuffer(blob, "<f4", dim, offset).astype(np.float32)
         offset += 4 * dim
@@ -82,10 +89,13 @@ class ArticleRepresentation:
         minhash = np.frombuffer(blob, "<u4", n_minhash, offset).astype(np.uint32)
         offset += 4 * n_minhash
         use_vector = np.frombuffer(blob, "<f2", use_dim, offset).astype(np.float32) if use_dim else None
+        offset += 2 * use_dim
+        title_vector = np.frombuffer(blob, "<f2", title_dim, offset).astype(np.float32) if title_dim else None
         return cls(
             vector=vector,
             passage_vectors=passage_vectors.reshape(n_passages, dim),
             minhash=minhash,
             use_vector=use_vector,
+            title_vector=title_vector,
             **meta,
         )

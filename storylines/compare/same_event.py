@@ -35,7 +35,8 @@ class SameEventModel(PackagedModel):
     title_classifier: Any  # fitted scikit-learn classifier: title-pair features -> P(same event)
     full_curve: tuple[float, float]  # (slope, intercept) of the logistic over predicted Overall
     report: dict[str, Any] = field(default_factory=dict)
-    title_projection: np.ndarray | None = None  # (dim, dim): title vectors -> the projected space
+    # the classifier's last column is the title encoder's cosine (embed/title_encoder.py)
+    reads_title_cosine: bool = False
 
     @cached_property
     def _title_tables(self) -> Any:
@@ -47,28 +48,16 @@ class SameEventModel(PackagedModel):
         all_names: list[str],
         overall: np.ndarray,
         titles_only: np.ndarray,
-        vectors: tuple[np.ndarray, np.ndarray],
+        title_cosines: np.ndarray,
     ) -> np.ndarray:
         """One probability per pair row; ``titles_only`` marks pairs where a side has no body;
-        ``vectors``: the first side's vector and the other sides' (one row per pair)."""
+        ``title_cosines``: the title encoder's cosine per pair (NaN where a side has none)."""
         slope, intercept = self.full_curve
         result = 1.0 / (1.0 + np.exp(-(slope * overall + intercept)))
         if titles_only.any():
             columns = [all_names.index(name) for name in self.feature_names]
             picked = rows[titles_only][:, columns]
-            if self.title_projection is not None:
-                first, others = vectors
-                picked = np.column_stack([picked, self.projected_cosines(first, others[titles_only])])
+            if self.reads_title_cosine:
+                picked = np.column_stack([picked, title_cosines[titles_only]])
             result[titles_only] = self._title_tables.predict_proba(picked)[:, 1]
         return result
-
-    def projected_cosines(self, first: np.ndarray, others: np.ndarray) -> np.ndarray:
-        """Cosine of ``first`` with each row of ``others`` after the title projection."""
-        assert self.title_projection is not None
-        return project(others, self.title_projection) @ project(first[None, :], self.title_projection)[0]
-
-
-def project(vectors: np.ndarray, projection: np.ndarray) -> np.ndarray:
-    """Rows mapped by ``projection`` and L2-normalised."""
-    mapped = np.asarray(vectors, dtype=np.float32) @ projection
-    return mapped / np.maximum(np.linalg.norm(mapped, axis=1, keepdims=True), 1e-12)

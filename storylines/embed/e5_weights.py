@@ -116,6 +116,10 @@ class E5Weights:
     def f32(self, name: str) -> np.ndarray:
         return self.tensors[name]
 
+    def matrix(self, name: str, rows: int) -> np.ndarray:
+        """A 4-bit matrix dequantised to float32 (rows, K)."""
+        return dequantize(self.q4(name, rows))
+
     def embed_tokens(self, ids: np.ndarray) -> np.ndarray:
         """(batch, length) ids -> word + position + type embeddings, before the first LayerNorm."""
         hidden = self.config.hidden

