@@ -34,7 +34,6 @@ from typing import Any
 import numpy as np
 
 OG = Path(__file__).resolve().parents[2] / "shared/data/og2021-dev/og2021_dev.csv"
-NEIGHBOURS = 20
 GRID = {"lr": (1e-5, 3e-5, 1e-4), "window": (64, 256), "tau": (0.05, 0.1)}
 EPOCHS = 6
 
@@ -59,19 +58,10 @@ def pack(path: Path, og: Path, holdout: float) -> None:
     print(f"{path}: {len(items)} titles, {path.stat().st_size:,} bytes")
 
 
-def nearest_pairs(vectors: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """(later, earlier) index pairs: each title of [start, stop) with its nearest earlier titles there."""
-    pairs = []
-    for a in range(start + 1, stop):
-        top = np.argsort(-(vectors[start:a] @ vectors[a]))[:NEIGHBOURS]
-        pairs.extend((a, start + int(b)) for b in top)
-    return np.array(pairs)
-
-
 def run(args: argparse.Namespace) -> None:
     from sklearn.metrics import roc_auc_score
 
-    from storylines.embed.title_tuning import Finetuner
+    from storylines.embed.title_tuning import Finetuner, nearest_pairs
 
     data = np.load(args.pack_path)
     gold, shipped, train_n = data["gold"], data["shipped"], int(data["train_n"])

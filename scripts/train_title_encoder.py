@@ -33,23 +33,14 @@ from storylines.embed.title_tuning import (
     Finetuner,
     apply_adapter,
     half_adapter_path,
+    nearest_pairs,
     pack_titles,
     save_adapter,
 )
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data"
-NEIGHBOURS = 20  # the clusterer's candidates per article
 RANKS = (8, 16, 32, 64)
 RANK_TOLERANCE = 0.002
-
-
-def nearest_pairs(vectors: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """(later, earlier) index pairs: each title of [start, stop) with its nearest earlier titles there."""
-    pairs = []
-    for a in range(start + 1, stop):
-        top = np.argsort(-(vectors[start:a] @ vectors[a]))[:NEIGHBOURS]
-        pairs.extend((a, start + int(b)) for b in top)
-    return np.array(pairs)
 
 
 def pair_auc(vectors: np.ndarray, pairs: np.ndarray, gold: np.ndarray) -> float:

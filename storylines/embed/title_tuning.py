@@ -157,6 +157,16 @@ class Finetuner:
         return deltas
 
 
+def nearest_pairs(vectors: np.ndarray, start: int, stop: int, neighbours: int = 20) -> np.ndarray:
+    """(later, earlier) index pairs: each title of [start, stop) with its nearest earlier titles there
+    (the clusterer's candidates: what the tuned cosine has to rank)."""
+    pairs = []
+    for a in range(start + 1, stop):
+        top = np.argsort(-(vectors[start:a] @ vectors[a]))[:neighbours]
+        pairs.extend((a, start + int(b)) for b in top)
+    return np.array(pairs)
+
+
 def low_rank_delta(delta: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
     """(out, rank) and (rank, in) float16 factors whose product is ``delta``'s best rank-``rank`` fit."""
     u, s, vt = np.linalg.svd(delta.astype(np.float64), full_matrices=False)
