@@ -152,27 +152,28 @@ def represent_og(path: Path) -> tuple[list, list[ArticleRepresentation]]:
     return items, load_comparer().represent_many(articles)
 
 
-def title_cosines(stream: Stream, pairs: np.ndarray) -> np.ndarray:
-    """Out-of-fold title-encoder cosines: a pair whose later title is in one time half of the stream
-    is scored by the encoder fitted on the other half (``scripts/train_title_encoder.py``)."""
-    later_half = (pairs[:, 0] >= len(stream.reps) // 2).astype(int)
+def title_cosines(stream: Stream, pairs: np.ndarray, half: int, start: int = 0) -> np.ndarray:
+    """Out-of-fold title-encoder cosines: a pair whose later title lies in one time half of the
+    training part (titles before ``half`` or from it on) is scored by the encoder fitted on the other
+    half (``scripts/train_title_encoder.py``); ``start``: where ``stream`` begins in the training part."""
+    later_half = (pairs[:, 0] + start >= half).astype(int)
     cosines = np.zeros(len(pairs), np.float32)
-    for half in (0, 1):
-        path = half_adapter_path(1 - half)
+    for part in (0, 1):
+        path = half_adapter_path(1 - part)
         if not path.exists():
             sys.exit(f"no {path}: run scripts/train_title_encoder.py first")
         vectors = load_title_encoder(path).embed_passages(stream.titles)
-        chosen = pairs[later_half == half]
-        cosines[later_half == half] = (vectors[chosen[:, 0]] * vectors[chosen[:, 1]]).sum(1)
+        chosen = pairs[later_half == part]
+        cosines[later_half == part] = (vectors[chosen[:, 0]] * vectors[chosen[:, 1]]).sum(1)
     return cosines
 
 
-def fit_title_view(train: Stream, tops: list[np.ndarray]) -> tuple:
+def fit_title_view(train: Stream, tops: list[np.ndarray], half: int) -> tuple:
     """(feature names used, classifier, cross-fitted probabilities by pair); features that titles
     never have (e.g. the USE view, computed from bodies) are left out."""
     pairs, all_rows, labels = train.pair_rows(tops)
     observed = [i for i in range(all_rows.shape[1]) if not np.isnan(all_rows[:, i]).all()]
-    held_out_cosines = title_cosines(train, np.array(pairs))
+    held_out_cosines = title_cosines(train, np.array(pairs), half)
     print(f"title encoder, out of fold: AUC {roc_auc_score(labels, held_out_cosines):.3f}")
     rows = np.column_stack([all_rows[:, observed], held_out_cosines])
     blocks = np.array([a * BLOCKS // len(train.reps) for a, _ in pairs])
@@ -186,6 +187,20 @@ def fit_title_view(train: Stream, tops: list[np.ndarray]) -> tuple:
     )
     names = [FEATURE_NAMES[i] for i in observed]
     return names, make_classifier().fit(rows, labels), dict(zip(pairs, crossfit, strict=True))
+
+
+def fit_join(train: Stream, tops: list[np.ndarray], crossfit: dict, settings: ClusterSettings) -> JoinModel:
+    """The join model: fitted on the gold states of a simulated run, then twice more on the states its
+    own decisions reach (DAgger)."""
+    _, teacher_rows = simulate(train, tops, crossfit, settings, None, "teacher")
+    collected = list(teacher_rows)
+    for _ in range(3):
+        x = np.array([row for row, _ in collected])
+        y = np.array([label for _, label in collected])
+        join = JoinModel(make_classifier().fit(x, y), JOIN_THRESHOLD)
+        _, more = simulate(train, tops, crossfit, settings, join, "dagger")
+        collected += more
+    return join
 
 
 def fit_body_curve(pairs_csv: Path) -> tuple[float, float]:
@@ -226,21 +241,11 @@ def main() -> None:
     train = Stream(items[:train_n], reps[:train_n])
     test = Stream(items[train_n:], reps[train_n:])
     train_tops, test_tops = train.neighbours(settings.candidates), test.neighbours(settings.candidates)
-    title_names, title_classifier, crossfit = fit_title_view(train, train_tops)
+    title_names, title_classifier, crossfit = fit_title_view(train, train_tops, train_n // 2)
     same_event = SameEventModel(
         title_names, title_classifier, fit_body_curve(args.pairs), reads_title_cosine=True
     )
-
-    _, teacher_rows = simulate(train, train_tops, crossfit, settings, None, "teacher")
-    collected = list(teacher_rows)
-    join = None
-    for _ in range(3):
-        x = np.array([row for row, _ in collected])
-        y = np.array([label for _, label in collected])
-        join = JoinModel(make_classifier().fit(x, y), JOIN_THRESHOLD)
-        _, more = simulate(train, train_tops, crossfit, settings, join, "dagger")
-        collected += more
-    assert join is not None
+    join = fit_join(train, train_tops, crossfit, settings)
     test_pairs, test_rows, test_labels = test.pair_rows(test_tops)
     test_columns = [FEATURE_NAMES.index(n) for n in title_names]
     test_cosines = np.array([test.reps[a].title_vector @ test.reps[b].title_vector for a, b in test_pairs])
