@@ -34,9 +34,7 @@ class AdaptedE5Weights(E5Weights):
 
     @cached_property
     def digest(self) -> str:
-        return hashlib.sha256(f"{E5Weights.digest.func(self)}:{self.adapter_digest}".encode()).hexdigest()[
-            :16
-        ]
+        return hashlib.sha256(f"{self.base.digest}:{self.adapter_digest}".encode()).hexdigest()[:16]
 
     def q4(self, name: str, rows: int) -> np.ndarray:
         if f"{name}:left" in self.changes:
@@ -45,14 +43,21 @@ class AdaptedE5Weights(E5Weights):
 
     def matrix(self, name: str, rows: int) -> np.ndarray:
         base = self.base.matrix(name, rows)
-        if f"{name}:left" not in self.changes:
-            return base
-        left, right = self.changes[f"{name}:left"], self.changes[f"{name}:right"]
-        return base + left.astype(np.float32) @ right.astype(np.float32)
+        change = adapter_change(self.changes, name)
+        return base if change is None else base + change
 
     def f32(self, name: str) -> np.ndarray:
         base = self.base.f32(name)
-        return base + self.changes[name] if name in self.changes else base
+        change = adapter_change(self.changes, name)
+        return base if change is None else base + change
+
+
+def adapter_change(changes: dict[str, np.ndarray], name: str) -> np.ndarray | None:
+    """What an adapter adds to tensor ``name`` (float32): a matrix's low-rank factors multiplied out,
+    a vector as stored; None when it leaves the tensor alone."""
+    if f"{name}:left" in changes:
+        return changes[f"{name}:left"].astype(np.float32) @ changes[f"{name}:right"].astype(np.float32)
+    return changes[name].astype(np.float32) if name in changes else None
 
 
 @lru_cache(maxsize=4)

@@ -177,15 +177,13 @@ def apply_adapter(params: dict[str, Any], adapter: dict[str, np.ndarray]) -> dic
     """torch parameters with an adapter's changes added (to score an adapter as the product runs it)."""
     import torch
 
+    from storylines.embed.title_encoder import adapter_change
+
     changed = dict(params)
-    for name in params:
-        if f"{name}:left" in adapter:
-            delta = adapter[f"{name}:left"].astype(np.float32) @ adapter[f"{name}:right"].astype(np.float32)
-        elif name in adapter:
-            delta = adapter[name]
-        else:
-            continue
-        changed[name] = params[name] + torch.from_numpy(delta).to(params[name].device, params[name].dtype)
+    for name, value in params.items():
+        change = adapter_change(adapter, name)
+        if change is not None:
+            changed[name] = value + torch.from_numpy(change).to(value.device, value.dtype)
     return changed
 
 
