@@ -71,8 +71,10 @@ def main(count: int) -> None:
         removed_chars += sum(len(line) for line in removed)
         total_chars += sum(len(line.strip()) for line in text.splitlines())
         touched += bool(removed)
-    print(f"SemEval: {removed_chars / total_chars:.2%} of characters removed; "
-          f"{touched}/{len(texts)} texts lost at least one line")
+    print(
+        f"SemEval: {removed_chars / total_chars:.2%} of characters removed; "
+        f"{touched}/{len(texts)} texts lost at least one line"
+    )
 
 
 if __name__ == "__main__":

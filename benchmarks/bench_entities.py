@@ -76,8 +76,10 @@ def main() -> None:
     scale = chars / docs / 2000
     per_2kb = sum(non_natasha) / len(non_natasha) / scale
     cpu_per_2kb = cpu_ms / len(non_natasha) / scale
-    print(f"non-ru/bg: {per_2kb:.2f} ms wall, {cpu_per_2kb:.2f} ms CPU per 2 kB article "
-          f"(mean {chars / docs:.0f} chars/article)")
+    print(
+        f"non-ru/bg: {per_2kb:.2f} ms wall, {cpu_per_2kb:.2f} ms CPU per 2 kB article "
+        f"(mean {chars / docs:.0f} chars/article)"
+    )
 
 
 if __name__ == "__main__":

@@ -27,13 +27,71 @@ DATA = Path(__file__).resolve().parent.parent / "storylines" / "enrich" / "data"
 # Major news languages.  Minor CLDR locales are left out: their territory names add many short
 # Latin-script words that collide with common words elsewhere, for little news coverage.
 LOCALES = [
-    "en", "de", "fr", "es", "it", "pt", "nl", "pl", "cs", "sk", "sl", "hr", "sr", "sr_Latn", "bs", "bg",
-    "ru", "uk", "be", "mk", "ro", "hu", "fi", "sv", "da", "nb", "et", "lv", "lt", "el", "tr", "ar",
-    "fa", "he", "hi", "ur", "bn", "zh", "zh_Hant", "ja", "ko", "vi", "id", "ms", "th", "ka", "hy", "az",
-    "kk", "sq", "ca", "eu", "gl",
+    "en",
+    "de",
+    "fr",
+    "es",
+    "it",
+    "pt",
+    "nl",
+    "pl",
+    "cs",
+    "sk",
+    "sl",
+    "hr",
+    "sr",
+    "sr_Latn",
+    "bs",
+    "bg",
+    "ru",
+    "uk",
+    "be",
+    "mk",
+    "ro",
+    "hu",
+    "fi",
+    "sv",
+    "da",
+    "nb",
+    "et",
+    "lv",
+    "lt",
+    "el",
+    "tr",
+    "ar",
+    "fa",
+    "he",
+    "hi",
+    "ur",
+    "bn",
+    "zh",
+    "zh_Hant",
+    "ja",
+    "ko",
+    "vi",
+    "id",
+    "ms",
+    "th",
+    "ka",
+    "hy",
+    "az",
+    "kk",
+    "sq",
+    "ca",
+    "eu",
+    "gl",
 ]
-REGIONS = {"150": "europe", "142": "asia", "002": "africa", "019": "americas", "009": "oceania",
-           "419": "latin-america", "145": "western-asia", "030": "east-asia", "034": "south-asia"}
+REGIONS = {
+    "150": "europe",
+    "142": "asia",
+    "002": "africa",
+    "019": "americas",
+    "009": "oceania",
+    "419": "latin-america",
+    "145": "western-asia",
+    "030": "east-asia",
+    "034": "south-asia",
+}
 TERRITORY_ORGS = {"EU": "org:eu", "UN": "org:un"}
 SKIPPED_TERRITORIES = {"ZZ", "QO", "EZ", "XA", "XB"}
 STATES_NAMED_LIKE_BIGGER_CITIES = {"Washington", "New York"}
@@ -43,13 +101,68 @@ MIN_POPULATION_FOR_SHORT_CJK_NAMES = 2_000_000
 MIN_POPULATION_FOR_ALTERNATE_NAMES = 150_000
 # Latin-script city names that are mostly common words or first names in news text.
 CITY_STOPLIST = {
-    "march", "mobile", "best", "police", "split", "nice", "bath", "reading", "university", "of",
-    "university park", "victoria", "florida", "mercedes", "santa", "hope", "independence", "union",
-    "liberty", "deal", "gay", "marcos", "carmen", "alexandria", "vitoria", "lincoln", "jackson",
-    "ocean", "federal", "pilar", "concordia", "vladimir", "esperanza", "libertad", "progreso", "general",
-    "corona", "president", "democrat", "trump", "bay", "wall", "kerry", "moderna", "pfizer",
-    "tesla", "ministro", "mariano", "roma", "sale", "dover", "clinton", "columbia", "madison",
-    "franklin", "monroe", "hamilton", "douglas", "warren", "marion", "burlington", "wellington",
+    "march",
+    "mobile",
+    "best",
+    "police",
+    "split",
+    "nice",
+    "bath",
+    "reading",
+    "university",
+    "of",
+    "university park",
+    "victoria",
+    "florida",
+    "mercedes",
+    "santa",
+    "hope",
+    "independence",
+    "union",
+    "liberty",
+    "deal",
+    "gay",
+    "marcos",
+    "carmen",
+    "alexandria",
+    "vitoria",
+    "lincoln",
+    "jackson",
+    "ocean",
+    "federal",
+    "pilar",
+    "concordia",
+    "vladimir",
+    "esperanza",
+    "libertad",
+    "progreso",
+    "general",
+    "corona",
+    "president",
+    "democrat",
+    "trump",
+    "bay",
+    "wall",
+    "kerry",
+    "moderna",
+    "pfizer",
+    "tesla",
+    "ministro",
+    "mariano",
+    "roma",
+    "sale",
+    "dover",
+    "clinton",
+    "columbia",
+    "madison",
+    "franklin",
+    "monroe",
+    "hamilton",
+    "douglas",
+    "warren",
+    "marion",
+    "burlington",
+    "wellington",
 }
 
 
@@ -130,7 +243,7 @@ def is_usable_alternate_name(name: str, big_city: bool) -> bool:
 
 
 def case_flags(name: str) -> str:
-    """"l" (any case) for names in a lower-case script, which the matcher would take for common words."""
+    """ "l" (any case) for names in a lower-case script, which the matcher would take for common words."""
     scripts = {unicodedata.name(c, "").split(" ")[0] for c in name if c.isalpha()}
     return "l" if scripts & LOWER_CASE_SCRIPTS else ""
 
@@ -153,7 +266,8 @@ def cities(entities: dict, keys: list) -> None:
         names = [city["name"]]
         if city["population"] >= MIN_POPULATION_FOR_ALTERNATE_NAMES:
             names += [
-                n for n in city["alternatenames"]
+                n
+                for n in city["alternatenames"]
                 if is_usable_alternate_name(n, city["population"] >= MIN_POPULATION_FOR_SHORT_CJK_NAMES)
             ]
         keys.extend([n, case_flags(n), entity_id] for n in names if n.lower() not in CITY_STOPLIST)

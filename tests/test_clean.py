@@ -36,7 +36,11 @@ def characters(text: str) -> Counter[str]:
 
 BOILERPLATE = {
     "001": [
-        "Коментари", "НАЙ-НОВО", "|", "НАЙ-ЧЕТЕНИ", "НАЙ-КОМЕНТИРАНИ",
+        "Коментари",
+        "НАЙ-НОВО",
+        "|",
+        "НАЙ-ЧЕТЕНИ",
+        "НАЙ-КОМЕНТИРАНИ",
         "158-годишна британска компания фалира заради слаба парола и тежък удар от хакери",
         "На днешната дата, 31 юли. Богородични Заговезни",
         "Microsoft се присъедини към Nvidia в клуба на компаниите с пазарна капитализация от над 4 трлн."
@@ -48,8 +52,12 @@ BOILERPLATE = {
         "- Kremlin sees no new actions by KIev to facilitate implementation of Minsk accords",
     ],
     "003": [
-        "No comments :", "Post a Comment", "Blog Widget by LinkWithin", "Featured Post", "Only News",
-        "“The U.S. must stop supporting terrorists who are destroying Syria and her people\" : "
+        "No comments :",
+        "Post a Comment",
+        "Blog Widget by LinkWithin",
+        "Featured Post",
+        "Only News",
+        '“The U.S. must stop supporting terrorists who are destroying Syria and her people" : '
         "US Congresswoman, Tulsi Gabbard",
     ],
 }

@@ -14,7 +14,7 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 BLOCK_EN = (
     "We are sorry, but we recorded a huge amount of connections from the IP address you are connecting "
-    'from.\n\nWe suspect that someone has misused the IP address you are using.\n\nIf you want to connect '
+    "from.\n\nWe suspect that someone has misused the IP address you are using.\n\nIf you want to connect "
     'with us, select "I AM NOT A ROBOT".\n\nYour IP address: 207.241.233.113'
 )
 BLOCK_PL = (

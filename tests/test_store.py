@@ -21,7 +21,13 @@ def news(title: str, text: str) -> Article:
 
 
 def _corpus(n: int) -> list[Article]:
-    return [news(f"Report {i}", f"word{i} word{i + 1} shared{i % 7}", ) for i in range(n)]
+    return [
+        news(
+            f"Report {i}",
+            f"word{i} word{i + 1} shared{i % 7}",
+        )
+        for i in range(n)
+    ]
 
 
 def test_index_is_saved_caught_up_and_rebuilt(tmp_path: Path) -> None:

@@ -42,8 +42,6 @@ def describe_storyline(store: Store, storyline_id: int, with_articles: bool = Tr
     }
 
 
-
-
 def format_storyline(story: dict[str, Any]) -> str:
     """Human-readable block: the storyline, then each event with its articles."""
     lines = [

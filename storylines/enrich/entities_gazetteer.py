@@ -22,8 +22,33 @@ import simplemma
 # Languages whose nouns take case or article endings ("Сирии", "Rosji", "Russlands", "Русията").
 INFLECTING = frozenset(
     [
-        "ru", "bg", "uk", "be", "pl", "cs", "sk", "sl", "hr", "sr", "bs", "mk", "lt", "lv", "et", "fi",
-        "hu", "tr", "az", "kk", "de", "el", "ro", "sq", "is", "ka", "hy",
+        "ru",
+        "bg",
+        "uk",
+        "be",
+        "pl",
+        "cs",
+        "sk",
+        "sl",
+        "hr",
+        "sr",
+        "bs",
+        "mk",
+        "lt",
+        "lv",
+        "et",
+        "fi",
+        "hu",
+        "tr",
+        "az",
+        "kk",
+        "de",
+        "el",
+        "ro",
+        "sq",
+        "is",
+        "ka",
+        "hy",
     ]
 )
 MAX_STEM_SUFFIX = 4  # for aliases marked "*" in the TSV files, e.g. adjectives "руск*" → "руската"
@@ -31,9 +56,54 @@ MIN_LEN_FOR_SUFFIX = 5
 # Case and article endings a name may take (Путина, Сирии, Русията, Rosji, Russlands, Polską).
 ENDINGS = frozenset(
     [
-        "а", "я", "у", "ю", "е", "и", "ы", "ой", "ей", "ом", "ем", "ам", "ям", "ах", "ях", "ами", "ями",
-        "ию", "ии", "ия", "ть", "та", "то", "те", "ът", "ят", "ята", "s", "es", "ns", "n", "en", "a",
-        "u", "e", "i", "y", "ie", "em", "om", "ą", "ę", "ów", "ach", "owi", "ii", "ji", "і",
+        "а",
+        "я",
+        "у",
+        "ю",
+        "е",
+        "и",
+        "ы",
+        "ой",
+        "ей",
+        "ом",
+        "ем",
+        "ам",
+        "ям",
+        "ах",
+        "ях",
+        "ами",
+        "ями",
+        "ию",
+        "ии",
+        "ия",
+        "ть",
+        "та",
+        "то",
+        "те",
+        "ът",
+        "ят",
+        "ята",
+        "s",
+        "es",
+        "ns",
+        "n",
+        "en",
+        "a",
+        "u",
+        "e",
+        "i",
+        "y",
+        "ie",
+        "em",
+        "om",
+        "ą",
+        "ę",
+        "ów",
+        "ach",
+        "owi",
+        "ii",
+        "ji",
+        "і",
     ]
 )
 VOWELS = frozenset("aeiouyаеёиоуыэюяъьіїєáéíóúąęаоую")
@@ -165,8 +235,14 @@ class Gazetteer:
                 found.append(Match(word.start(), word.end(), key.entity_id, False))
         return found
 
-    def _accept(self, text: str, start: int, end: int, candidates: tuple[Key, ...],
-                lang_at: Callable[[int], str | None]) -> Match | None:
+    def _accept(
+        self,
+        text: str,
+        start: int,
+        end: int,
+        candidates: tuple[Key, ...],
+        lang_at: Callable[[int], str | None],
+    ) -> Match | None:
         suffix = 0 if is_unspaced_script(text[start]) else _letters_after(text, end)
         lang = lang_at(start)
         inflecting = lang in INFLECTING

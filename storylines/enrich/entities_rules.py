@@ -41,7 +41,7 @@ _ORG_HEAD = regex.compile(
 )
 _CAPITALISED_RUN = regex.compile(rf"(?<!\p{{L}})({_NAME}(?:{_GAP}{_NAME}){{1,2}})(?!\p{{L}})")
 LANGS_WITH_CAPITALISED_NOUNS = frozenset({"de", "lb"})
-SENTENCE_END = ".!?:;\n\"“”«»„|–—-•("
+SENTENCE_END = '.!?:;\n"“”«»„|–—-•('
 
 
 def at_sentence_start(text: str, start: int) -> bool:

@@ -355,6 +355,7 @@ def create_app(
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return docs_page
+
     app.state.services = services
     app.state.api_key = api_key or os.environ.get(API_KEY_ENV) or None  # empty = no key
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
