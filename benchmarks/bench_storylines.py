@@ -3,9 +3,10 @@
 1. Every distinct article of the dev pairs is placed, in one fixed shuffled order, into one
    store.  For each held-out pair we ask: does a pair annotators judged the same story
    (Overall ≤ 1.5) share an event, and a storyline?  Does a pair they judged unrelated
-   (Overall ≥ 3.5) share a storyline?  The compare model was trained on these pairs, so the
-   stream is run once per fold of a 5-fold split grouped by base pair id, each time with a
-   compare model refitted without that fold, and only that fold's pairs are counted.
+   (Overall ≥ 3.5) share a storyline, a dissimilar one (≥ 2.5) an event?  The compare model
+   was trained on these pairs, so the stream is run once per fold of a 5-fold split grouped by
+   base pair id, each time with a compare model refitted without that fold, and only that
+   fold's pairs are counted.
 2. The four bundled seed reports (``samples/``) are placed among ``--distractors`` dev articles
    with the shipped model: do they still form one storyline, and how large is it?
 
@@ -37,7 +38,7 @@ from storylines.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 PAIRS = ROOT.parent / "shared/data/semeval2022-task8/pairs.csv"
-SAME, UNRELATED = 1.5, 3.5
+SAME, DISSIMILAR, UNRELATED = 1.5, 2.5, 3.5
 
 
 def place_all(
@@ -98,7 +99,10 @@ def semeval_stream(csv_path: Path, settings: ClusterSettings) -> None:
                 tallies["same"] += 1
                 tallies["same_event"] += event_a == event_b
                 tallies["same_storyline"] += story_a == story_b
-            elif pair.overall >= UNRELATED:
+            if pair.overall >= DISSIMILAR:  # what a looser event decision costs
+                tallies["dissimilar"] += 1
+                tallies["dissimilar_event"] += event_a == event_b
+            if pair.overall >= UNRELATED:
                 tallies["unrelated"] += 1
                 tallies["unrelated_storyline"] += story_a == story_b
                 if not {pair.first, pair.second} & junk:
@@ -107,8 +111,10 @@ def semeval_stream(csv_path: Path, settings: ClusterSettings) -> None:
         fold = tallies - before
         print(
             f"  fold done: {len(storylines)} storylines, largest {largest[-1]}; same-story pairs sharing "
-            f"a storyline {fold['same_storyline']}/{fold['same']}, unrelated "
-            f"{fold['unrelated_storyline']}/{fold['unrelated']}",
+            f"an event {fold['same_event']}/{fold['same']}, "
+            f"a storyline {fold['same_storyline']}/{fold['same']}; "
+            f"dissimilar sharing an event {fold['dissimilar_event']}/{fold['dissimilar']}; unrelated "
+            f"sharing a storyline {fold['unrelated_storyline']}/{fold['unrelated']}",
             flush=True,
         )
     print(f"SemEval dev stream: {len(order)} articles, {len(pairs)} pairs, 5 folds")
@@ -116,6 +122,10 @@ def semeval_stream(csv_path: Path, settings: ClusterSettings) -> None:
         f"  same-story pairs (Overall ≤ {SAME}, n={tallies['same']}): share an event "
         f"{tallies['same_event'] / tallies['same']:.1%}, share a storyline "
         f"{tallies['same_storyline'] / tallies['same']:.1%}"
+    )
+    print(
+        f"  dissimilar pairs (Overall ≥ {DISSIMILAR}, n={tallies['dissimilar']}): share an event "
+        f"{tallies['dissimilar_event'] / tallies['dissimilar']:.1%}"
     )
     print(
         f"  unrelated pairs (Overall ≥ {UNRELATED}, n={tallies['unrelated']}): share a storyline "

@@ -129,7 +129,7 @@ def test_article_day_prefers_publication_then_text_dates() -> None:
 
 
 def test_labels_prefer_english_title_and_count_everything(tmp_path: Path) -> None:
-    model = clusterer(tmp_path, event_join=0.3)
+    model = clusterer(tmp_path, body_join=0.3)
     bg = art(SYRIA, lang="bg", title="Путин и Обама")
     bg.entities = [Entity("Q:putin", "Putin", "person"), Entity("Q:syria", "Syria", "place")]
     en = art(f"{SYRIA} call", lang="en", title="Putin and Obama talk Syria")
@@ -143,6 +143,16 @@ def test_labels_prefer_english_title_and_count_everything(tmp_path: Path) -> Non
     assert (
         label(merge_stats({}, {"langs": {"bg": 2}, "titles": {"bg": ["Заглавие", 1.0]}})).title_lang == "bg"
     )
+
+
+def test_reports_with_bodies_join_by_their_own_threshold_not_the_title_views(tmp_path: Path) -> None:
+    stream = [art("alpha beta gamma delta"), art("alpha beta epsilon zeta")]
+    first, second = CosineComparer().represent_many(stream)
+    cosine = float(first.vector @ second.vector)  # the double's same-event probability
+    loose = clusterer(tmp_path, "loose.db", body_join=cosine - 0.01, event_join=0.99).partial_fit(stream)
+    strict = clusterer(tmp_path, "strict.db", body_join=cosine + 0.01, event_join=0.01).partial_fit(stream)
+    assert loose[0].event_id == loose[1].event_id
+    assert strict[0].event_id != strict[1].event_id
 
 
 def test_assignment_of_stored_article_is_reported_not_redone(tmp_path: Path) -> None:

@@ -219,9 +219,10 @@ class OnlineStoryClusterer:
         """The candidate event with the highest join probability, if it clears the threshold.
 
         Where every judged pair has bodies on both sides, average link on the calibrated
-        same-event probabilities decides: the join model is learned on title streams and, applied
-        to full texts as singleton events, joined 47 % of the SemEval dev same-story pairs where
-        the calibrated probability alone clears 0.5 for 68 % (BENCHMARKS.md, issue 8).
+        same-event probabilities decides, against its own threshold (``body_join``): the join
+        model is learned on title streams and, applied to full texts as singleton events, joined
+        47 % of the SemEval dev same-story pairs where the calibrated probability alone clears 0.5
+        for 68 % (BENCHMARKS.md, issue 8).
         """
         members: dict[int, list[float]] = defaultdict(list)
         bodies: dict[int, bool] = defaultdict(lambda: True)
@@ -254,9 +255,12 @@ class OnlineStoryClusterer:
         average_link = np.array([row[EVENT_FEATURES.index("mean_p")] for row in rows])
         probabilities_ = np.where(with_bodies, average_link, self.join_model.probabilities(rows))
         best = int(np.argmax(probabilities_))
-        threshold = (
-            self.settings.event_join if self.settings.event_join is not None else self.join_model.threshold
-        )
+        if with_bodies[best]:
+            threshold = self.settings.body_join
+        elif self.settings.event_join is not None:
+            threshold = self.settings.event_join
+        else:
+            threshold = self.join_model.threshold
         return events[best] if probabilities_[best] >= threshold else None
 
     def _new_event(
