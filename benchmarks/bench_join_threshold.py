@@ -25,20 +25,21 @@ from storylines.settings import ClusterSettings  # noqa: E402
 
 THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
 INNER = 0.6  # share of the training part the models are fitted on
+HOLDOUT = 0.4  # the protocol's held-out share: its adapters (train_title_encoder.py) are used
 
 
 def main() -> None:
     settings = ClusterSettings()
     items, reps = train_events.represent_og(train_events.DATA / "og2021-dev/og2021_dev.csv")
-    train_n, _ = holdout_split(len(items), 0.4)
+    train_n, _ = holdout_split(len(items), HOLDOUT)
     inner_n = int(train_n * INNER)
     inner = train_events.Stream(items[:inner_n], reps[:inner_n])
     valid = train_events.Stream(items[inner_n:train_n], reps[inner_n:train_n])
     inner_tops, valid_tops = inner.neighbours(settings.candidates), valid.neighbours(settings.candidates)
-    names, classifier, crossfit = train_events.fit_title_view(inner, inner_tops, train_n // 2)
+    names, classifier, crossfit = train_events.fit_title_view(inner, inner_tops, train_n // 2, HOLDOUT)
     join = train_events.fit_join(inner, inner_tops, crossfit, settings)
     pairs, rows, labels = valid.pair_rows(valid_tops)
-    cosines = train_events.title_cosines(valid, np.array(pairs), train_n // 2, start=inner_n)
+    cosines = train_events.title_cosines(valid, np.array(pairs), train_n // 2, HOLDOUT, start=inner_n)
     columns = [train_events.FEATURE_NAMES.index(name) for name in names]
     probabilities = classifier.predict_proba(np.column_stack([rows[:, columns], cosines]))[:, 1]
     print(f"validation: {len(valid.reps)} titles, title pairs AUC {roc_auc_score(labels, probabilities):.3f}")

@@ -1,7 +1,12 @@
 """Learn the clusterer's same-event decisions from data and ship them as package models.
 
-    python scripts/train_events.py            # fit on the earlier 60 % of OG2021 dev, report the rest
-    python scripts/train_events.py --save     # ... and write the two package models
+    python scripts/train_events.py                   # fit on the earlier 60 % of OG2021 dev, report the rest
+    python scripts/train_events.py --holdout 0 --save # fit on all of it: the two package models
+
+Run ``scripts/train_title_encoder.py`` with the same ``--holdout`` first.  Either way the two
+models are written next to that split's title adapters (``title_tuning.training_dir``), so
+``STORYLINES_MODEL_DIR=<that folder> storylines eval clusters … --holdout 0.4`` scores the protocol's
+models with the product; ``--save`` also copies them into the package.
 
 1. Title view (``compare/same_event_model.joblib``): a classifier over the comparer's pair
    features, fitted on the title pairs the clusterer actually judges: each OG2021 title against
@@ -17,6 +22,7 @@
 
 Only the earlier part of OG2021 is used for fitting; the figure printed for the later part is a
 simulation (exact neighbours); the product's figure is ``storylines eval clusters --holdout``.
+The shipped models are refitted on everything with the settings the protocol chose.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import argparse
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.impute import SimpleImputer
@@ -44,7 +51,7 @@ from storylines.compare.representation import ArticleRepresentation
 from storylines.compare.same_event import MODEL_FILE as SAME_EVENT_FILE
 from storylines.compare.same_event import SameEventModel
 from storylines.embed.title_encoder import load_title_encoder
-from storylines.embed.title_tuning import half_adapter_path
+from storylines.embed.title_tuning import half_adapter_path, training_dir, whole_adapter_path
 from storylines.pipeline import default_pipeline
 from storylines.settings import ClusterSettings
 
@@ -152,28 +159,32 @@ def represent_og(path: Path) -> tuple[list, list[ArticleRepresentation]]:
     return items, load_comparer().represent_many(articles)
 
 
-def title_cosines(stream: Stream, pairs: np.ndarray, half: int, start: int = 0) -> np.ndarray:
+def fitted_encoder(path: Path) -> Any:
+    if not path.exists():
+        sys.exit(f"no {path}: run scripts/train_title_encoder.py with the same --holdout first")
+    return load_title_encoder(path)
+
+
+def title_cosines(stream: Stream, pairs: np.ndarray, half: int, holdout: float, start: int = 0) -> np.ndarray:
     """Out-of-fold title-encoder cosines: a pair whose later title lies in one time half of the
     training part (titles before ``half`` or from it on) is scored by the encoder fitted on the other
-    half (``scripts/train_title_encoder.py``); ``start``: where ``stream`` begins in the training part."""
+    half (``scripts/train_title_encoder.py --holdout``); ``start``: where ``stream`` begins in the
+    training part."""
     later_half = (pairs[:, 0] + start >= half).astype(int)
     cosines = np.zeros(len(pairs), np.float32)
     for part in (0, 1):
-        path = half_adapter_path(1 - part)
-        if not path.exists():
-            sys.exit(f"no {path}: run scripts/train_title_encoder.py first")
-        vectors = load_title_encoder(path).embed_passages(stream.titles)
+        vectors = fitted_encoder(half_adapter_path(1 - part, holdout)).embed_passages(stream.titles)
         chosen = pairs[later_half == part]
         cosines[later_half == part] = (vectors[chosen[:, 0]] * vectors[chosen[:, 1]]).sum(1)
     return cosines
 
 
-def fit_title_view(train: Stream, tops: list[np.ndarray], half: int) -> tuple:
+def fit_title_view(train: Stream, tops: list[np.ndarray], half: int, holdout: float) -> tuple:
     """(feature names used, classifier, cross-fitted probabilities by pair); features that titles
     never have (e.g. the USE view, computed from bodies) are left out."""
     pairs, all_rows, labels = train.pair_rows(tops)
     observed = [i for i in range(all_rows.shape[1]) if not np.isnan(all_rows[:, i]).all()]
-    held_out_cosines = title_cosines(train, np.array(pairs), half)
+    held_out_cosines = title_cosines(train, np.array(pairs), half, holdout)
     print(f"title encoder, out of fold: AUC {roc_auc_score(labels, held_out_cosines):.3f}")
     rows = np.column_stack([all_rows[:, observed], held_out_cosines])
     blocks = np.array([a * BLOCKS // len(train.reps) for a, _ in pairs])
@@ -231,7 +242,7 @@ def main() -> None:
     parser.add_argument("--og", type=Path, default=DATA / "og2021-dev/og2021_dev.csv")
     parser.add_argument("--pairs", type=Path, default=DATA / "semeval2022-task8/pairs.csv")
     parser.add_argument("--holdout", type=float, default=0.4, help="later share of the stream held out")
-    parser.add_argument("--save", action="store_true", help="write the package models")
+    parser.add_argument("--save", action="store_true", help="also write the package models")
     args = parser.parse_args()
     if not args.og.exists():
         sys.exit(f"no OG2021 file at {args.og}")
@@ -239,28 +250,19 @@ def main() -> None:
     items, reps = represent_og(args.og)
     train_n, _ = holdout_split(len(items), args.holdout)
     train = Stream(items[:train_n], reps[:train_n])
-    test = Stream(items[train_n:], reps[train_n:])
-    train_tops, test_tops = train.neighbours(settings.candidates), test.neighbours(settings.candidates)
-    title_names, title_classifier, crossfit = fit_title_view(train, train_tops, train_n // 2)
+    train_tops = train.neighbours(settings.candidates)
+    title_names, title_classifier, crossfit = fit_title_view(train, train_tops, train_n // 2, args.holdout)
     same_event = SameEventModel(
         title_names, title_classifier, fit_body_curve(args.pairs), reads_title_cosine=True
     )
     join = fit_join(train, train_tops, crossfit, settings)
-    test_pairs, test_rows, test_labels = test.pair_rows(test_tops)
-    test_columns = [FEATURE_NAMES.index(n) for n in title_names]
-    test_cosines = np.array([test.reps[a].title_vector @ test.reps[b].title_vector for a, b in test_pairs])
-    test_prob = title_classifier.predict_proba(np.column_stack([test_rows[:, test_columns], test_cosines]))[
-        :, 1
-    ]
-    print(
-        f"held-out title pairs: AUC {roc_auc_score(test_labels, test_prob):.3f} "
-        f"(cosine {roc_auc_score(test_labels, test_rows[:, 0]):.3f})"
-    )
+    runs = [("train (cross-fitted)", train, train_tops, crossfit)]
+    if train_n < len(items):
+        test = Stream(items[train_n:], reps[train_n:])
+        fitted = (title_names, title_classifier)
+        runs.append(("held-out", test, *held_out_probabilities(test, settings, *fitted, args.holdout)))
     results = {}
-    for name, stream, tops, prob in (
-        ("train (cross-fitted)", train, train_tops, crossfit),
-        ("held-out", test, test_tops, dict(zip(test_pairs, test_prob, strict=True))),
-    ):
+    for name, stream, tops, prob in runs:
         predicted, _ = simulate(stream, tops, prob, settings, join, "predict")
         result = score(stream.gold, predicted)
         print(
@@ -274,14 +276,36 @@ def main() -> None:
         "trained_on": f"OG2021 dev, first {train_n} titles",
         "simulated": results,
     }
+    folder = training_dir(args.holdout)
+    same_event.save(folder / SAME_EVENT_FILE)
+    join.save(folder / JOIN_FILE)
+    print(f"wrote {SAME_EVENT_FILE} and {JOIN_FILE} in {folder}")
     if args.save:
         same_event.save(ROOT / "storylines/compare" / SAME_EVENT_FILE)
         join.save(ROOT / "storylines/cluster" / JOIN_FILE)
-        print("saved", SAME_EVENT_FILE, JOIN_FILE)
+        print("and in the package")
     print(
         f"join threshold {join.threshold}; candidates {settings.candidates}; "
         f"window {settings.event_days} days"
     )
+
+
+def held_out_probabilities(
+    test: Stream, settings: ClusterSettings, names: list[str], classifier: Any, holdout: float
+) -> tuple[list[np.ndarray], dict]:
+    """The held-out part's neighbours and pair probabilities, its title cosines from the encoder
+    fitted on the training part of this split (the packaged one may have seen these titles)."""
+    tops = test.neighbours(settings.candidates)
+    pairs, rows, labels = test.pair_rows(tops)
+    vectors = fitted_encoder(whole_adapter_path(holdout)).embed_passages(test.titles)
+    cosines = np.array([vectors[a] @ vectors[b] for a, b in pairs])
+    columns = [FEATURE_NAMES.index(n) for n in names]
+    probabilities = classifier.predict_proba(np.column_stack([rows[:, columns], cosines]))[:, 1]
+    print(
+        f"held-out title pairs: AUC {roc_auc_score(labels, probabilities):.3f} "
+        f"(cosine {roc_auc_score(labels, rows[:, 0]):.3f})"
+    )
+    return tops, dict(zip(pairs, probabilities, strict=True))
 
 
 if __name__ == "__main__":

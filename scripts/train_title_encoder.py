@@ -1,21 +1,24 @@
-"""Fine-tune the title encoder on OG2021's earlier titles and ship it as a low-rank adapter.
+"""Fine-tune the title encoder on OG2021's titles and ship it as a low-rank adapter.
 
-    python scripts/train_title_encoder.py            # fit, report, write the adapters
+    python scripts/train_title_encoder.py                    # the protocol: the later 40 % left out
+    python scripts/train_title_encoder.py --holdout 0 --ship # the shipped adapter: all of OG2021 dev
     python scripts/train_title_encoder.py --device cuda
 
 Three fits with the settings chosen on an inner split (``title_tuning.CHOSEN``; the grid is
-``benchmarks/bench_title_finetune.py``): one on each time half of the training part (the earlier
-60 % of the stream) and one on all of it.  Each half's encoder scores the other half's neighbour
-pairs; those out-of-fold figures choose the adapter's rank (the smallest within 0.002 AUC of the
-uncut change), and ``scripts/train_events.py`` fits its title classifier on those out-of-fold
-cosines (the half adapters are written to the cache folder for it).  The fit on all of the
-training part is written to ``storylines/embed/title_adapter.npz``.  Needs torch (CPU: ~5-10
-minutes per fit on 2 cores).
+``benchmarks/bench_title_finetune.py``): one on each time half of the training part (the stream
+minus its later ``--holdout`` share) and one on all of it.  Each half's encoder scores the other
+half's neighbour pairs; those out-of-fold figures choose the adapter's rank (the smallest within
+0.002 AUC of the uncut change), and ``scripts/train_events.py`` fits its title classifier on those
+out-of-fold cosines.  The three adapters go to the cache folder (``title_tuning.training_dir``);
+``--ship`` also copies the whole fit to ``storylines/embed/title_adapter.npz``.  The shipped one is
+fitted on everything: an encoder fitted on more (and more recent) titles ranks the next titles'
+pairs better (BENCHMARKS.md, issue 8).  Needs torch (CPU: ~6-25 minutes per fit on 2 cores).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -36,6 +39,7 @@ from storylines.embed.title_tuning import (
     nearest_pairs,
     pack_titles,
     save_adapter,
+    whole_adapter_path,
 )
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data"
@@ -62,6 +66,7 @@ def main() -> None:
     parser.add_argument("--og", type=Path, default=DATA / "og2021-dev/og2021_dev.csv")
     parser.add_argument("--holdout", type=float, default=0.4, help="later share of the stream held out")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--ship", action="store_true", help="copy the whole fit into the package")
     args = parser.parse_args()
     if not args.og.exists():
         sys.exit(f"no OG2021 file at {args.og}")
@@ -100,11 +105,15 @@ def main() -> None:
         "out_of_fold_auc": mean,
     }
     for number, params in enumerate(half_params):
-        path = half_adapter_path(number)
+        path = half_adapter_path(number, args.holdout)
         path.parent.mkdir(parents=True, exist_ok=True)
         save_adapter(path, tuner.adapter(params, rank), {**report, "half": number})
-    save_adapter(ADAPTER, tuner.adapter(fit(tuner, np.arange(train_n)), rank), report)
-    print(f"wrote {ADAPTER} ({ADAPTER.stat().st_size:,} bytes) and the half adapters in {path.parent}")
+    whole = whole_adapter_path(args.holdout)
+    save_adapter(whole, tuner.adapter(fit(tuner, np.arange(train_n)), rank), report)
+    print(f"wrote the adapters in {whole.parent} ({whole.stat().st_size:,} bytes each)")
+    if args.ship:
+        shutil.copyfile(whole, ADAPTER)
+        print(f"shipped {ADAPTER}")
 
 
 if __name__ == "__main__":

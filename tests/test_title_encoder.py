@@ -86,3 +86,22 @@ def test_fine_tuning_pulls_one_events_titles_together_and_the_adapter_keeps_it()
     assert adapter["l0.q.w:left"].shape == (HIDDEN, 8) and "emb.word" not in adapter
     cut = tuner.vectors(apply_adapter(tuner.initial, adapter))
     assert (cut * tuner.vectors(tuned)).sum(1).min() > 0.99
+
+
+def test_a_model_folder_replaces_the_packaged_files_it_holds_and_only_those(tmp_path, monkeypatch):
+    from storylines.cluster.event_judge import JoinModel
+    from storylines.compare.model import CompareModel
+    from storylines.compare.packaged import MODEL_DIR_VARIABLE
+    from storylines.embed.title_encoder import title_adapter
+
+    packaged = JoinModel.load()
+    refitted = JoinModel(packaged.classifier, 0.25, {"trained_on": "another split"})
+    refitted.save(tmp_path / "join_model.joblib")
+    adapter, _ = _adapter(tmp_path, 0.01)
+    adapter.rename(tmp_path / ADAPTER.name)
+    monkeypatch.setenv(MODEL_DIR_VARIABLE, str(tmp_path))
+    assert JoinModel.load().threshold == 0.25
+    assert title_adapter() == tmp_path / ADAPTER.name
+    assert CompareModel.load().model_id  # not in the folder: the packaged one
+    monkeypatch.delenv(MODEL_DIR_VARIABLE)
+    assert JoinModel.load().threshold == packaged.threshold and title_adapter() == ADAPTER

@@ -16,7 +16,7 @@ from storylines.compare.same_event import SameEventModel, title_only
 from storylines.compare.types import Comparison
 from storylines.compare.views import VIEWS, prepare
 from storylines.embed import CachedEmbedder, Embedder, default_embedder
-from storylines.embed.title_encoder import load_title_encoder
+from storylines.embed.title_encoder import load_title_encoder, title_adapter
 from storylines.embed.use_embedder import USE_LANGUAGES, UseEmbedder
 
 EVIDENCE_SENTENCE_PAIRS = 3
@@ -67,7 +67,7 @@ class StoryComparer:
     @cached_property
     def title_encoder(self) -> Embedder:
         """The encoder fine-tuned on event titles (bare-title pairs are judged by its cosine)."""
-        return self._title_encoder or load_title_encoder()
+        return self._title_encoder or load_title_encoder(title_adapter())
 
     @property
     def view(self) -> str:

