@@ -24,38 +24,11 @@ from storylines.article import Article, LanguageSpan
 
 # Languages lingua chooses among, per script: the common news languages.  Scripts
 # used by a single language need no model at all.
+# fmt: off
 SCRIPT_LANGUAGES: dict[str, tuple[str, ...]] = {
     "Latin": (
-        "en",
-        "de",
-        "es",
-        "fr",
-        "it",
-        "pt",
-        "nl",
-        "pl",
-        "tr",
-        "ro",
-        "hu",
-        "cs",
-        "sv",
-        "da",
-        "fi",
-        "id",
-        "vi",
-        "sw",
-        "ca",
-        "hr",
-        "sk",
-        "sl",
-        "lt",
-        "lv",
-        "et",
-        "sq",
-        "az",
-        "af",
-        "tl",
-        "nb",
+        "en", "de", "es", "fr", "it", "pt", "nl", "pl", "tr", "ro", "hu", "cs", "sv", "da", "fi", "id",
+        "vi", "sw", "ca", "hr", "sk", "sl", "lt", "lv", "et", "sq", "az", "af", "tl", "nb",
     ),
     "Cyrillic": ("ru", "uk", "bg", "sr", "mk", "be", "kk"),
     "Arabic": ("ar", "fa", "ur"),
@@ -70,6 +43,7 @@ SCRIPT_LANGUAGES: dict[str, tuple[str, ...]] = {
     "Bengali": ("bn",),
     "Tamil": ("ta",),
 }
+# fmt: on
 _SCRIPT_CHARS = {script: rf"\p{{{script}}}" for script in SCRIPT_LANGUAGES}
 _SCRIPT_CHARS["CJK"] = r"\p{Han}\p{Hiragana}\p{Katakana}"
 # A run: letters of one script, possibly interrupted by digits, spaces and punctuation.
