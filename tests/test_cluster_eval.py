@@ -66,6 +66,13 @@ def test_eval_clusters_cli_prints_the_json_keys(tmp_path: Path, monkeypatch: pyt
     keys = {"bcubed_f1", "pairwise_p", "pairwise_f1", "largest", "storyline_purity", "seconds"}
     assert keys <= set(scores)
     assert scores["bcubed_p"] == 1.0 and scores["holdout"] == 0.5
+    new_only = CliRunner().invoke(
+        app, ["eval", "clusters", gold, "--json", "--holdout", "0.67", "--new-events"]
+    )
+    assert new_only.exit_code == 0, new_only.output
+    assert json.loads(new_only.output)["n"] == 1  # "s2" belongs to the earlier part's event: left out
+    refused = CliRunner().invoke(app, ["eval", "clusters", gold, "--new-events"])
+    assert refused.exit_code != 0 and "--holdout" in refused.output
     store = open_store(db)  # the engine saved the --set value with the store it filled
     assert json.loads(store.get_meta("settings") or "{}")["event_days"] == 2
     assert store.counts().articles == holdout_split(3, 0.5)[1]

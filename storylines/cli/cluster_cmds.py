@@ -205,6 +205,10 @@ def eval_clusters(
     holdout: Annotated[
         float, typer.Option(min=0, max=0.99, help="Score only the last share by time, as a fresh stream.")
     ] = 0.0,
+    new_events: Annotated[
+        bool,
+        typer.Option("--new-events", help="With --holdout: only the events that start in the held-out part."),
+    ] = False,
     set_: SetOption = None,
     db: Annotated[
         str | None,
@@ -218,7 +222,10 @@ def eval_clusters(
 
     if level not in ("event", "storyline"):
         raise typer.BadParameter("--level must be 'event' or 'storyline'")
-    result = evaluate_clusters(file, level, holdout, db, overrides=settings_option(set_))  # type: ignore[arg-type]
+    if new_events and not holdout:
+        raise typer.BadParameter("--new-events needs --holdout")
+    overrides = settings_option(set_)
+    result = evaluate_clusters(file, level, holdout, db, None, overrides, new_events)  # type: ignore[arg-type]
     if as_json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return

@@ -133,6 +133,7 @@ def evaluate_clusters(
     db: str | None = None,
     comparer: Comparer | None = None,
     overrides: dict[str, Any] | None = None,
+    new_events: bool = False,
 ) -> dict[str, Any]:
     """Ingest the file in time order (undated last) into a store and score the clusters.
 
@@ -140,7 +141,9 @@ def evaluate_clusters(
     database, to check that both backends give the same clusters); ``overrides`` are settings
     (``--set``) saved with it.  ``holdout`` > 0 keeps only the last share of the items by time,
     as a fresh stream: models and settings tuned on the earlier part are then scored on data
-    they never saw.  Beside the scores of ``level``, ``storyline_purity`` is the B-cubed
+    they never saw; ``new_events`` then also drops the held-out items whose gold cluster already has
+    items in the earlier part (what the models may have learned), as a held-out stream of later
+    events holds none of them.  Beside the scores of ``level``, ``storyline_purity`` is the B-cubed
     precision of the storylines against the gold clusters (how much of a reader's storyline
     belongs to each article's own cluster).
     """
@@ -149,7 +152,11 @@ def evaluate_clusters(
 
     items = sorted(read_labelled(path), key=lambda item: (item.time is None, item.time or ""))
     if holdout:
-        items = items[holdout_split(len(items), holdout)[0] :]
+        cut, _ = holdout_split(len(items), holdout)
+        earlier, items = items[:cut], items[cut:]
+        if new_events:
+            seen = {item.cluster_id for item in earlier}
+            items = [item for item in items if item.cluster_id not in seen]
     started = time.perf_counter()
     with (
         tempfile.TemporaryDirectory() as folder,
@@ -168,6 +175,7 @@ def evaluate_clusters(
         "largest_storyline": Counter(storylines).most_common(1)[0][1] if storylines else 0,
         "level": level,
         "holdout": holdout,
+        "new_events": new_events,
         "seconds": time.perf_counter() - started,
     }
 
