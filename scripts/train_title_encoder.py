@@ -10,9 +10,9 @@ minus its later ``--holdout`` share) and one on all of it.  Each half's encoder 
 half's neighbour pairs; those out-of-fold figures choose the adapter's rank (the smallest within
 0.002 AUC of the uncut change), and ``scripts/train_events.py`` fits its title classifier on those
 out-of-fold cosines.  The three adapters go to the cache folder (``title_tuning.training_dir``);
-``--ship`` also copies the whole fit to ``storylines/embed/title_adapter.npz``.  The shipped one is
-fitted on everything: an encoder fitted on more (and more recent) titles ranks the next titles'
-pairs better (BENCHMARKS.md, issue 8).  Needs torch (CPU: ~6-25 minutes per fit on 2 cores).
+``--ship`` also copies the whole fit to ``storylines/embed/title_adapter.npz``: the shipped one is
+fitted on everything, with the settings the protocol chose (BENCHMARKS.md, issue 8).  Needs torch
+(CPU: ~6-35 minutes per fit on 2 cores).
 """
 
 from __future__ import annotations
