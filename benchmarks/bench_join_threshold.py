@@ -40,8 +40,7 @@ def main() -> None:
     join = train_events.fit_join(inner, inner_tops, crossfit, settings)
     pairs, rows, labels = valid.pair_rows(valid_tops)
     cosines = train_events.title_cosines(valid, np.array(pairs), train_n // 2, HOLDOUT, start=inner_n)
-    columns = [train_events.FEATURE_NAMES.index(name) for name in names]
-    probabilities = classifier.predict_proba(np.column_stack([rows[:, columns], cosines]))[:, 1]
+    probabilities = train_events.title_pair_probabilities(classifier, names, rows, cosines)
     print(f"validation: {len(valid.reps)} titles, title pairs AUC {roc_auc_score(labels, probabilities):.3f}")
     by_pair = dict(zip(pairs, probabilities, strict=True))
     for threshold in THRESHOLDS:

@@ -299,13 +299,20 @@ def held_out_probabilities(
     pairs, rows, labels = test.pair_rows(tops)
     vectors = fitted_encoder(whole_adapter_path(holdout)).embed_passages(test.titles)
     cosines = np.array([vectors[a] @ vectors[b] for a, b in pairs])
-    columns = [FEATURE_NAMES.index(n) for n in names]
-    probabilities = classifier.predict_proba(np.column_stack([rows[:, columns], cosines]))[:, 1]
+    probabilities = title_pair_probabilities(classifier, names, rows, cosines)
     print(
         f"held-out title pairs: AUC {roc_auc_score(labels, probabilities):.3f} "
         f"(cosine {roc_auc_score(labels, rows[:, 0]):.3f})"
     )
     return tops, dict(zip(pairs, probabilities, strict=True))
+
+
+def title_pair_probabilities(
+    classifier: Any, names: list[str], rows: np.ndarray, cosines: np.ndarray
+) -> np.ndarray:
+    """The title classifier's P(same event) for pair-feature rows and their title-encoder cosines."""
+    columns = [FEATURE_NAMES.index(name) for name in names]
+    return classifier.predict_proba(np.column_stack([rows[:, columns], cosines]))[:, 1]
 
 
 if __name__ == "__main__":

@@ -225,7 +225,7 @@ def eval_clusters(
     if new_events and not holdout:
         raise typer.BadParameter("--new-events needs --holdout")
     overrides = settings_option(set_)
-    result = evaluate_clusters(file, level, holdout, db, None, overrides, new_events)  # type: ignore[arg-type]
+    result = evaluate_clusters(file, level, holdout, db, overrides=overrides, new_events=new_events)  # type: ignore[arg-type]
     if as_json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return
