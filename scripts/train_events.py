@@ -2,6 +2,7 @@
 
     python scripts/train_events.py                   # fit on the earlier 60 % of OG2021 dev, report the rest
     python scripts/train_events.py --holdout 0 --save # fit on all of it: the two package models
+    python scripts/train_events.py --body-curve --holdout 0 --save  # after the compare model changed
 
 Run ``scripts/train_title_encoder.py`` with the same ``--holdout`` first.  Either way the two
 models are written next to that split's title adapters (``title_tuning.training_dir``), so
@@ -235,6 +236,23 @@ def fit_body_curve(pairs_csv: Path) -> tuple[float, float]:
     return float(curve.coef_[0, 0]), float(curve.intercept_[0])
 
 
+def refit_body_curve(pairs_csv: Path, holdout: float, save: bool) -> None:
+    """Step 2 alone, for when only the compare model changed: steps 1 and 3 are fitted on bare
+    title pairs, which never read predicted Overall, so they stay as they are."""
+    paths = [training_dir(holdout) / SAME_EVENT_FILE]
+    if save:
+        paths.append(ROOT / "storylines/compare" / SAME_EVENT_FILE)
+    curve = fit_body_curve(pairs_csv)
+    for path in paths:
+        if not path.exists():
+            print(f"skipped {path}: no model there (run without --body-curve first)")
+            continue
+        model = SameEventModel.load(path)
+        print(f"{path}: body curve {model.full_curve} -> {curve}")
+        model.full_curve = curve
+        model.save(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -243,7 +261,15 @@ def main() -> None:
     parser.add_argument("--pairs", type=Path, default=DATA / "semeval2022-task8/pairs.csv")
     parser.add_argument("--holdout", type=float, default=0.4, help="later share of the stream held out")
     parser.add_argument("--save", action="store_true", help="also write the package models")
+    parser.add_argument(
+        "--body-curve",
+        action="store_true",
+        help="refit only the body view's curve (step 2) in the models this run would write",
+    )
     args = parser.parse_args()
+    if args.body_curve:
+        refit_body_curve(args.pairs, args.holdout, args.save)
+        return
     if not args.og.exists():
         sys.exit(f"no OG2021 file at {args.og}")
     settings = ClusterSettings()

@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -72,6 +73,16 @@ def test_representation_bytes_give_the_same_verdict(comparer):
     restored = [comparer.representation_from_bytes(rep.to_bytes()) for rep in reps]
     assert restored[0].vector.dtype.name == "float32"
     assert abs(comparer.compare(*reps).overall - comparer.compare(*restored).overall) < 0.05
+
+
+@pytest.mark.slow
+def test_the_title_encoder_embeds_the_same_view_and_a_bare_title_once(comparer):
+    body, bare = sample("002"), Article(source="t", title="Putin and Obama agree on Syria", raw_text="")
+    bare.text = bare.title
+    rep_body, rep_bare = comparer.represent_many([body, bare])
+    encoder = comparer.title_encoder
+    np.testing.assert_allclose(rep_body.tuned_vector, encoder.embed_passages(rep_body.passages)[0], atol=1e-5)
+    np.testing.assert_allclose(rep_bare.tuned_vector, rep_bare.title_vector, atol=1e-5)
 
 
 def test_compare_is_fast_on_embedded_articles(comparer):

@@ -128,12 +128,35 @@ def test_second_view_round_trips_and_older_blobs_read_without_it():
 
 
 def test_title_vector_round_trips_with_or_without_the_second_view():
-    for extra in ({}, {"use_vector": unit(3, 4)}):
+    for extra in ({}, {"use_vector": unit(3, 4)}, {"tuned_vector": unit(2, 0, 1)}):
         rep = make_rep("t", "Putin called Obama.", [unit(1, 0, 0)], title_vector=unit(1, 2, 2), **extra)
         back = ArticleRepresentation.from_bytes(rep.to_bytes())
         np.testing.assert_allclose(back.title_vector, unit(1, 2, 2), atol=1e-3)
         assert (back.use_vector is None) == (rep.use_vector is None)
+        assert (back.tuned_vector is None) == (rep.tuned_vector is None)
     assert ArticleRepresentation.from_bytes(make_rep("u", "x", [unit(1, 0)]).to_bytes()).title_vector is None
+
+
+def test_every_optional_vector_comes_back_where_it_was():
+    """Each optional vector has its own length in the header, so any subset reads back in place."""
+    vectors = {"use_vector": unit(3, 4), "title_vector": unit(1, 2, 2), "tuned_vector": unit(1, 1, 1, 1)}
+    for missing in [None, *vectors]:
+        extra = {name: vector for name, vector in vectors.items() if name != missing}
+        back = ArticleRepresentation.from_bytes(make_rep("v", "x", [unit(1, 0)], **extra).to_bytes())
+        for name, vector in vectors.items():
+            if name == missing:
+                assert getattr(back, name) is None
+            else:
+                np.testing.assert_allclose(getattr(back, name), vector, atol=1e-3)
+
+
+def test_the_tuned_cosine_is_missing_where_a_side_was_stored_without_it():
+    a = make_rep("a", "Putin called Obama.", [unit(1, 0, 0)], tuned_vector=unit(1, 0))
+    b = make_rep("b", "Putin phoned Obama.", [unit(1, 0.2, 0)], tuned_vector=unit(1, 1))
+    old = make_rep("c", "Putin phoned Obama.", [unit(1, 0.2, 0)])
+    tuned = FEATURE_NAMES.index("tuned_cos")
+    assert math.isclose(pair_features(a, b)[tuned], float(unit(1, 0) @ unit(1, 1)), rel_tol=1e-6)
+    assert math.isnan(pair_features(a, old)[tuned])
 
 
 def test_second_view_features_are_missing_when_one_side_lacks_it():

@@ -96,24 +96,29 @@ class StoryComparer:
         vectors = self.embedder.embed_passages(flat) if flat else np.zeros((0, self.dim), np.float32)
         prepared = [prepare(text) for text in texts]
         second = self._second_vectors(articles, prepared)
-        titles = self._title_vectors(articles)
+        titles, tuned = self._title_encoder_vectors(articles, flat)
         reps = []
         start = 0
         for article, text, article_pieces in zip(articles, prepared, pieces, strict=True):
-            rows = vectors[start : start + len(article_pieces)]
+            rows = slice(start, start + len(article_pieces))
             start += len(article_pieces)
-            rep = self._represent(article, text, article_pieces, rows, second.get(article.id))
+            rep = self._represent(article, text, article_pieces, vectors[rows], second.get(article.id))
             rep.title_vector = titles.get(article.id)
+            rep.tuned_vector = unit_mean(tuned[rows], self.title_encoder.dim)
             reps.append(rep)
         return reps
 
-    def _title_vectors(self, articles: list[Article]) -> dict[str, np.ndarray]:
-        """The title encoder's vectors of the articles that have a title."""
+    def _title_encoder_vectors(
+        self, articles: list[Article], passages: list[str]
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The title encoder's vectors of the titles (by article id) and of the view's passages,
+        in one call (a bare title is its own view, embedded once)."""
         titled = [(a.id, a.title.strip()) for a in articles if a.title.strip()]
-        if not titled:
-            return {}
-        vectors = self.title_encoder.embed_passages([title for _, title in titled])
-        return {article_id: vector for (article_id, _), vector in zip(titled, vectors, strict=True)}
+        texts = [title for _, title in titled] + passages
+        vectors = self.title_encoder.embed_passages(texts) if texts else np.zeros((0, 1), np.float32)
+        title_rows = vectors[: len(titled)]
+        titles = {article_id: vector for (article_id, _), vector in zip(titled, title_rows, strict=True)}
+        return titles, vectors[len(titled) :]
 
     def _second_vectors(self, articles: list[Article], prepared: list[str]) -> dict[str, np.ndarray]:
         """USE v3 vectors of the articles in languages it knows."""
@@ -126,11 +131,9 @@ class StoryComparer:
     def _represent(
         self, article: Article, text: str, pieces: list[str], rows: np.ndarray, use_vector: np.ndarray | None
     ) -> ArticleRepresentation:
-        mean = rows.mean(axis=0) if len(rows) else np.zeros(self.dim, np.float32)
-        vector = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
         return ArticleRepresentation(
             article_id=article.id,
-            vector=vector,
+            vector=unit_mean(rows, self.dim),
             passage_vectors=rows.astype(np.float32),
             passages=pieces,
             minhash=minhash_signature(text),
@@ -202,6 +205,12 @@ class StoryComparer:
                 )
             )
         return results
+
+
+def unit_mean(rows: np.ndarray, dim: int) -> np.ndarray:
+    """The L2-normalised mean of passage vectors (zeros for an article with nothing to embed)."""
+    mean = rows.mean(axis=0) if len(rows) else np.zeros(dim, np.float32)
+    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
 
 
 def title_cosines(a: ArticleRepresentation, others: list[ArticleRepresentation]) -> np.ndarray:

@@ -34,6 +34,7 @@ FEATURE_NAMES = [
     "use_cos",
     "use_cos_other_lang",
     "cos_mean",
+    "tuned_cos",
 ]
 
 
@@ -83,6 +84,12 @@ def _entities_of(rep: ArticleRepresentation, kind: str | None) -> set[str]:
     return {eid for eid, etype in rep.entities.items() if kind is None or etype == kind}
 
 
+def _cosine(a: np.ndarray | None, b: np.ndarray | None) -> float:
+    """NaN (imputed by the model) where a side lacks the vector: a language USE v3 does not know,
+    or a representation stored before the vector existed."""
+    return float(a @ b) if a is not None and b is not None else float("nan")
+
+
 def pair_features(a: ArticleRepresentation, b: ArticleRepresentation) -> np.ndarray:
     """One row of :data:`FEATURE_NAMES`, symmetric in ``a`` and ``b``."""
     names_a, names_b = set(a.name_keys), set(b.name_keys)
@@ -90,9 +97,7 @@ def pair_features(a: ArticleRepresentation, b: ArticleRepresentation) -> np.ndar
     lengths = sorted([max(a.length, 1), max(b.length, 1)])
     cosine = float(a.vector @ b.vector)
     same_lang = bool(a.lang and a.lang == b.lang)
-    # NaN (imputed and flagged by the model) when either language is one USE v3 does not know
-    both_use = a.use_vector is not None and b.use_vector is not None
-    use_cosine = float(a.use_vector @ b.use_vector) if both_use else float("nan")  # type: ignore[operator]
+    use_cosine = _cosine(a.use_vector, b.use_vector)
     row = [
         cosine,
         best_match_mean(passage_similarities(a, b)),
@@ -120,5 +125,8 @@ def pair_features(a: ArticleRepresentation, b: ArticleRepresentation) -> np.ndar
         use_cosine,
         use_cosine * (not same_lang),
         (cosine + use_cosine) / 2,
+        # the title encoder's cosine of the same view: fine-tuned on event titles, it separates
+        # stories better than e5 itself (Pearson 0.75 against 0.67 alone on the SemEval dev pairs)
+        _cosine(a.tuned_vector, b.tuned_vector),
     ]
     return np.asarray(row, dtype=np.float64)

@@ -36,11 +36,14 @@ class ArticleRepresentation:
     # the title encoder's vector of the title alone (embed/title_encoder.py); None without a title
     # and in representations stored before it existed
     title_vector: np.ndarray | None = None
+    # the title encoder's vector of the same view as ``vector``: tuned to tell events apart, it
+    # judges "same story" better than e5 itself, across languages too (BENCHMARKS.md, issue 9)
+    tuned_vector: np.ndarray | None = None
 
     def to_bytes(self) -> bytes:
         """JSON header, then float32 doc vector, float16 passage vectors, uint32 MinHash and, when
-        there are, the float16 USE and title vectors (``use_dim``/``title_dim`` in the header; absent
-        in older blobs)."""
+        there are, the float16 optional vectors (``use_dim``/``title_dim``/``tuned_dim`` in the
+        header; absent in older blobs)."""
         meta = {
             "article_id": self.article_id,
             "dim": int(self.vector.shape[0]),
@@ -58,10 +61,10 @@ class ArticleRepresentation:
             "length": self.length,
             "script": self.script,
         }
-        if self.use_vector is not None:
-            meta["use_dim"] = int(self.use_vector.shape[0])
-        if self.title_vector is not None:
-            meta["title_dim"] = int(self.title_vector.shape[0])
+        optional = [getattr(self, name) for name in _OPTIONAL_VECTORS]
+        for name, vector in zip(_OPTIONAL_VECTORS, optional, strict=True):
+            if vector is not None:
+                meta[_dim_key(name)] = int(vector.shape[0])
         header = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()
         return b"".join(
             [
@@ -70,8 +73,7 @@ class ArticleRepresentation:
                 self.vector.astype("<f4").tobytes(),
                 self.passage_vectors.astype("<f2").tobytes(),
                 self.minhash.astype("<u4").tobytes(),
-                b"" if self.use_vector is None else self.use_vector.astype("<f2").tobytes(),
-                b"" if self.title_vector is None else self.title_vector.astype("<f2").tobytes(),
+                *(b"" if vector is None else vector.astype("<f2").tobytes() for vector in optional),
             ]
         )
 
@@ -80,7 +82,7 @@ class ArticleRepresentation:
         (size,) = _HEADER.unpack_from(blob)
         meta = json.loads(blob[_HEADER.size : _HEADER.size + size])
         dim, n_passages, n_minhash = meta.pop("dim"), meta.pop("n_passages"), meta.pop("n_minhash")
-        use_dim, title_dim = meta.pop("use_dim", 0), meta.pop("title_dim", 0)
+        optional_dims = {name: meta.pop(_dim_key(name), 0) for name in _OPTIONAL_VECTORS}
         offset = _HEADER.size + size
         vector = np.frombuffer(blob, "<f4", dim, offset).astype(np.float32)
         offset += 4 * dim
@@ -88,14 +90,22 @@ class ArticleRepresentation:
         offset += 2 * n_passages * dim
         minhash = np.frombuffer(blob, "<u4", n_minhash, offset).astype(np.uint32)
         offset += 4 * n_minhash
-        use_vector = np.frombuffer(blob, "<f2", use_dim, offset).astype(np.float32) if use_dim else None
-        offset += 2 * use_dim
-        title_vector = np.frombuffer(blob, "<f2", title_dim, offset).astype(np.float32) if title_dim else None
+        optional = {}
+        for name, size in optional_dims.items():
+            optional[name] = np.frombuffer(blob, "<f2", size, offset).astype(np.float32) if size else None
+            offset += 2 * size
         return cls(
             vector=vector,
             passage_vectors=passage_vectors.reshape(n_passages, dim),
             minhash=minhash,
-            use_vector=use_vector,
-            title_vector=title_vector,
+            **optional,
             **meta,
         )
+
+
+# written after the MinHash in this order; each one's length is in the header when present
+_OPTIONAL_VECTORS = ("use_vector", "title_vector", "tuned_vector")
+
+
+def _dim_key(name: str) -> str:
+    return name.replace("_vector", "_dim")
