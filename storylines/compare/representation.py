@@ -91,9 +91,9 @@ class ArticleRepresentation:
         minhash = np.frombuffer(blob, "<u4", n_minhash, offset).astype(np.uint32)
         offset += 4 * n_minhash
         optional = {}
-        for name, size in optional_dims.items():
-            optional[name] = np.frombuffer(blob, "<f2", size, offset).astype(np.float32) if size else None
-            offset += 2 * size
+        for name, length in optional_dims.items():
+            optional[name] = np.frombuffer(blob, "<f2", length, offset).astype(np.float32) if length else None
+            offset += 2 * length
         return cls(
             vector=vector,
             passage_vectors=passage_vectors.reshape(n_passages, dim),
