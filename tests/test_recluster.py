@@ -24,6 +24,8 @@ P = CORE + " " + " ".join(f"pn{i}" for i in range(8))
 Q = CORE + " " + " ".join(f"qn{i}" for i in range(8))
 R, R2 = f"{CORE} iota", f"{CORE} kappa"
 DAIRY = "cheese farmers normandy protest supermarket margins milk"
+# average link at 0.5 for both views: the cosines above are set around it
+AT_HALF = {"event_join": 0.5, "body_join": 0.5}
 
 
 def art(words: str, day: str | None) -> Article:
@@ -33,7 +35,7 @@ def art(words: str, day: str | None) -> Article:
 @pytest.fixture
 def engine(store_url: str) -> Iterator[Engine]:
     """Average link at 0.5 (the decision rule the clusterer applies to full texts), the double."""
-    with Engine.open(store_url, CosineComparer(), {"event_join": 0.5}) as opened:
+    with Engine.open(store_url, CosineComparer(), AT_HALF) as opened:
         yield opened
 
 
@@ -157,7 +159,7 @@ def test_cli_reclusters_and_refuses_a_bad_since(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     db = tmp_path / "cli.db"
-    with Engine.open(db, CosineComparer(), {"event_join": 0.5}) as opened:
+    with Engine.open(db, CosineComparer(), AT_HALF) as opened:
         place(
             opened, [art(P, "2016-07-05"), art(Q, "2016-07-05"), art(R, "2016-07-04"), art(R2, "2016-07-04")]
         )
@@ -201,7 +203,7 @@ def test_articles_stored_meanwhile_stop_the_pass(tmp_path: Path, monkeypatch: py
     from storylines.cluster import recluster as module
 
     db = tmp_path / "busy.db"
-    with Engine.open(db, CosineComparer(), {"event_join": 0.5}) as opened:
+    with Engine.open(db, CosineComparer(), AT_HALF) as opened:
         articles = damaged(opened)
         events = events_now(opened, articles)
         replay = module._WindowView.replay
