@@ -91,8 +91,8 @@ def test_fine_tuning_pulls_one_events_titles_together_and_the_adapter_keeps_it()
 def test_a_model_folder_replaces_the_packaged_files_it_holds_and_only_those(tmp_path, monkeypatch):
     from storylines.cluster.event_judge import JoinModel
     from storylines.compare.model import CompareModel
-    from storylines.compare.packaged import MODEL_DIR_VARIABLE
     from storylines.embed.title_encoder import title_adapter
+    from storylines.model_files import MODEL_DIR_VARIABLE
 
     packaged = JoinModel.load()
     refitted = JoinModel(packaged.classifier, 0.25, {"trained_on": "another split"})

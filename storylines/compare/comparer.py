@@ -117,7 +117,8 @@ class StoryComparer:
         in one call (a bare title is its own view, embedded once)."""
         titled = [(a.id, a.title.strip()) for a in articles if a.title.strip()]
         texts = [title for _, title in titled] + passages
-        vectors = self.title_encoder.embed_passages(texts) if texts else np.zeros((0, 1), np.float32)
+        encoder = self.title_encoder
+        vectors = encoder.embed_passages(texts) if texts else np.zeros((0, encoder.dim), np.float32)
         title_rows = vectors[: len(titled)]
         titles = {article_id: vector for (article_id, _), vector in zip(titled, title_rows, strict=True)}
         return titles, vectors[len(titled) :]

