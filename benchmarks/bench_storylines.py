@@ -99,6 +99,11 @@ def semeval_stream(csv_path: Path, settings: ClusterSettings) -> None:
                 tallies["same"] += 1
                 tallies["same_event"] += event_a == event_b
                 tallies["same_storyline"] += story_a == story_b
+                # Where the loss is: the pair's own judgement, or the event decision around it.
+                judged = comparer.compare(reps[pair.first], reps[pair.second])
+                clears = (judged.same_event or 0.0) >= settings.body_join
+                tallies["same_clears"] += clears
+                tallies["same_clears_event"] += clears and event_a == event_b
             if pair.overall >= DISSIMILAR:  # what a looser event decision costs
                 tallies["dissimilar"] += 1
                 tallies["dissimilar_event"] += event_a == event_b
@@ -122,6 +127,11 @@ def semeval_stream(csv_path: Path, settings: ClusterSettings) -> None:
         f"  same-story pairs (Overall ≤ {SAME}, n={tallies['same']}): share an event "
         f"{tallies['same_event'] / tallies['same']:.1%}, share a storyline "
         f"{tallies['same_storyline'] / tallies['same']:.1%}"
+    )
+    print(
+        f"    of them, {tallies['same_clears'] / tallies['same']:.1%} clear body_join on their own "
+        f"(the pair judged alone); of those, "
+        f"{tallies['same_clears_event'] / max(tallies['same_clears'], 1):.1%} share an event"
     )
     print(
         f"  dissimilar pairs (Overall ≥ {DISSIMILAR}, n={tallies['dissimilar']}): share an event "

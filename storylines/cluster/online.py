@@ -295,8 +295,9 @@ class OnlineStoryClusterer:
             }
         )
         best: tuple[float, int] | None = None
+        cores = self._storyline_cores(candidates)
         for storyline_id in candidates:
-            core, last_day = self._storyline_core(storyline_id)
+            core, last_day = cores[storyline_id]
             gap = days_apart(day, last_day)
             if not core or (gap is not None and gap > settings.storyline_days):
                 continue
@@ -308,16 +309,28 @@ class OnlineStoryClusterer:
                 best = (overall, storyline_id)
         return best[1] if best else None
 
-    def _storyline_core(self, storyline_id: int) -> tuple[list[ArticleRef], str | None]:
-        """Sample members of the storyline's largest events (bounded), and its last full day."""
-        events = sorted(self.store.events_of_storyline(storyline_id), key=lambda e: (-e.size, e.id))
-        rowids: list[int] = []
-        for event in events:
-            rowids.extend(event.stats.get("sample", [])[: self.settings.storyline_core - len(rowids)])
-            if len(rowids) >= self.settings.storyline_core:
-                break
-        last_days = [last for _, last in (first_and_last(e.stats.get("days", [])) for e in events) if last]
-        return self.store.get_refs(rowids), max(last_days, default=None)
+    def _storyline_cores(self, storyline_ids: list[int]) -> dict[int, tuple[list[ArticleRef], str | None]]:
+        """Each storyline's sample members of its largest events (bounded) and its last full day;
+        the members of all of them are read in one query (one per storyline cost ~1.4 ms each
+        on PostgreSQL at 1M articles)."""
+        samples: dict[int, list[int]] = {}
+        last_day: dict[int, str | None] = {}
+        for storyline_id in storyline_ids:
+            events = sorted(self.store.events_of_storyline(storyline_id), key=lambda e: (-e.size, e.id))
+            rowids: list[int] = []
+            for event in events:
+                rowids.extend(event.stats.get("sample", [])[: self.settings.storyline_core - len(rowids)])
+                if len(rowids) >= self.settings.storyline_core:
+                    break
+            samples[storyline_id] = rowids
+            lasts = (first_and_last(e.stats.get("days", []))[1] for e in events)
+            last_day[storyline_id] = max((last for last in lasts if last), default=None)
+        wanted = sorted({rowid for rowids in samples.values() for rowid in rowids})
+        refs = {ref.rowid: ref for ref in self.store.get_refs(wanted)} if wanted else {}
+        return {
+            storyline_id: ([refs[r] for r in rowids if r in refs], last_day[storyline_id])
+            for storyline_id, rowids in samples.items()
+        }
 
     def _live_storyline(self, storyline_id: int) -> int:
         """Follow merges: a candidate's storyline may have been merged earlier in this article."""

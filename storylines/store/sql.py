@@ -70,6 +70,8 @@ class SQLStore(ABC):
     """Events, storylines, history and article reads, over a backend's ``_execute``."""
 
     url: str
+    # Where ``(rowid, vector)`` rows are read: the articles table, or a backend's own vector rows.
+    _vector_rows = "articles"
 
     @abstractmethod
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -171,7 +173,7 @@ class SQLStore(ABC):
         by_rowid: dict[int, Any] = {}
         for start in range(0, len(wanted), 10_000):  # SQLite caps the number of bound parameters
             chunk = wanted[start : start + 10_000]
-            sql = f"SELECT rowid, vector FROM articles WHERE rowid IN ({placeholders(chunk)})"
+            sql = f"SELECT rowid, vector FROM {self._vector_rows} WHERE rowid IN ({placeholders(chunk)})"
             by_rowid.update(self._execute(sql, chunk))
         vectors = [self._decode_vector(by_rowid[r]) for r in wanted]
         return np.vstack(vectors).astype(np.float32) if vectors else np.empty((0, 0), dtype=np.float32)
@@ -326,7 +328,7 @@ class SQLStore(ABC):
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         while True:
             rows = self._execute(
-                "SELECT rowid, vector FROM articles WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                f"SELECT rowid, vector FROM {self._vector_rows} WHERE rowid > ? ORDER BY rowid LIMIT ?",
                 (after_rowid, batch),
             ).fetchall()
             if not rows:
