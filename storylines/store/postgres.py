@@ -67,8 +67,9 @@ CREATE OR REPLACE VIEW vector_rows AS
 
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
-# pgvector's default, and enough for the 40 rows a search re-ranks; 64 cost ~3 ms more per
-# placement at 1M articles (p99 27–35 against 23–25 ms, BENCHMARKS.md, issue 10).
+# pgvector's default.  An HNSW scan returns at most this many rows, so the exact re-rank sees 40
+# even where the clusterer asks for more.  At 1M articles 64 found 1–6 points more of a report's
+# event mates (news-shaped vectors) for ~1–3 ms more per placement (BENCHMARKS.md, issue 10).
 HNSW_EF_SEARCH = 40
 # Vectors moved from ``recent_vectors`` into the graph per statement by :class:`GraphFiller`.
 GRAPH_BATCH = 32
