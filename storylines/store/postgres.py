@@ -475,12 +475,7 @@ class PostgresStore(SQLStore):
 
     def check_integrity(self) -> list[str]:
         """Orphans and stale counts (PostgreSQL guards its own pages and indexes)."""
-        problems = self._consistency_problems()
-        for name, sql in VECTOR_CHECKS.items():
-            count = self._one(sql)
-            if count:
-                problems.append(f"{count} {name}")
-        return problems
+        return self._consistency_problems(VECTOR_CHECKS)
 
 
 __all__ = ["PgVectorIndex", "PostgresStore"]

@@ -314,10 +314,11 @@ class SQLStore(ABC):
             (key, value),
         )
 
-    def _consistency_problems(self) -> list[str]:
-        """Orphans and stale counts, the checks every backend runs besides its own."""
+    def _consistency_problems(self, own_checks: dict[str, str] | None = None) -> list[str]:
+        """Orphans and stale counts, the checks every backend runs, plus the backend's own
+        (name → a query counting the rows that break it)."""
         problems = []
-        for name, sql in INTEGRITY_CHECKS.items():
+        for name, sql in {**INTEGRITY_CHECKS, **(own_checks or {})}.items():
             count = self._one(sql)
             if count:
                 problems.append(f"{count} {name}")
