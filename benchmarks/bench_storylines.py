@@ -104,6 +104,9 @@ def semeval_stream(csv_path: Path, settings: ClusterSettings) -> None:
                 clears = (judged.same_event or 0.0) >= settings.body_join
                 tallies["same_clears"] += clears
                 tallies["same_clears_event"] += clears and event_a == event_b
+                links = judged.overall <= settings.storyline_overall
+                tallies["same_links"] += links
+                tallies["same_links_storyline"] += links and story_a == story_b
             if pair.overall >= DISSIMILAR:  # what a looser event decision costs
                 tallies["dissimilar"] += 1
                 tallies["dissimilar_event"] += event_a == event_b
@@ -132,6 +135,10 @@ def semeval_stream(csv_path: Path, settings: ClusterSettings) -> None:
         f"    of them, {tallies['same_clears'] / tallies['same']:.1%} clear body_join on their own "
         f"(the pair judged alone); of those, "
         f"{tallies['same_clears_event'] / max(tallies['same_clears'], 1):.1%} share an event"
+    )
+    print(
+        f"    {tallies['same_links'] / tallies['same']:.1%} reach storyline_overall on their own; of those, "
+        f"{tallies['same_links_storyline'] / max(tallies['same_links'], 1):.1%} share a storyline"
     )
     print(
         f"  dissimilar pairs (Overall ≥ {DISSIMILAR}, n={tallies['dissimilar']}): share an event "

@@ -117,6 +117,27 @@ def test_year_less_dates_still_separate_events_and_unknown_ones_do_not(tmp_path:
     assert undated.event_id in {feb.event_id, jul.event_id}
 
 
+def test_a_day_the_text_mentions_is_bounded_by_the_wider_window(tmp_path: Path) -> None:
+    """Ten days apart: two events between publication days, one between days read from the text;
+    months apart still separate them."""
+
+    def mentioned(words: str, day: str) -> Article:
+        return Article(source="en.txt", raw_text=words, lang="en", event_dates=[EventDate(day, day)])
+
+    model = clusterer(tmp_path, event_days=3, mentioned_event_days=30)
+    published = model.partial_fit([art(f"{SYRIA} a", "2016-07-06"), art(f"{SYRIA} b", "2016-07-16")])
+    assert published[0].event_id != published[1].event_id
+    texts = model.partial_fit(
+        [
+            mentioned(f"{DAIRY} a", "--03-01"),
+            mentioned(f"{DAIRY} b", "--03-11"),
+            mentioned(f"{DAIRY} c", "--09-11"),
+        ]
+    )
+    assert texts[0].event_id == texts[1].event_id != texts[2].event_id
+    assert model.store.get_event(texts[0].event_id).stats["published_days"] == []
+
+
 def test_article_day_prefers_publication_then_text_dates() -> None:
     dated = Article("s", "t", "x", published="2016-07-14T10:00:00")
     from_text = Article("s", "t", "x", event_dates=[EventDate("--07-06", "July 6")])

@@ -58,8 +58,11 @@ def source_name(article: Article) -> str:
     return name.rsplit(":", 1)[0] if name.rsplit(":", 1)[-1].isdigit() else name
 
 
-def article_stats(article: Article, day: str | None, closeness: float) -> dict[str, Any]:
-    """Stats of an event holding only this article (``closeness``: its fit to the event)."""
+def article_stats(
+    article: Article, day: str | None, closeness: float, published_day: bool = True
+) -> dict[str, Any]:
+    """Stats of an event holding only this article (``closeness``: its fit to the event;
+    ``published_day``: ``day`` is the report's own, not one its text mentions)."""
     lang = article.lang or "und"
     entities: dict[str, list[Any]] = {}
     for entity in article.entities:
@@ -72,6 +75,7 @@ def article_stats(article: Article, day: str | None, closeness: float) -> dict[s
         "sources": {source_name(article): 1},
         "entities": entities,
         "days": sorted({day}) if day else [],
+        "published_days": [day] if day and published_day else [],
         "titles": {lang: [article.title, closeness]} if article.title else {},
         "not_articles": 1 if article.not_article else 0,
     }
@@ -92,9 +96,16 @@ def merge_stats(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         "sources": dict(Counter(a.get("sources", {})) + Counter(b.get("sources", {}))),
         "entities": entities,
         "days": day_span(a.get("days", []) + b.get("days", [])),
+        "published_days": day_span(published_days(a) + published_days(b)),
         "titles": titles,
         "not_articles": a.get("not_articles", 0) + b.get("not_articles", 0),
     }
+
+
+def published_days(stats: dict[str, Any]) -> list[str]:
+    """The span of the event's publication days; stats written before they were told apart
+    from mentioned days count every day as one."""
+    return list(stats.get("published_days", stats.get("days", [])))
 
 
 def label(stats: dict[str, Any], preferred_lang: str = "en") -> Label:

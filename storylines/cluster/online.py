@@ -7,8 +7,9 @@ pair.  Then, without ever re-clustering:
   probabilities of all its retrieved members, the cosine to its mean vector, its size and the
   days since its first and last report go through a learned join model (``event_judge.py``); the
   article joins the best event whose join probability clears the threshold and whose last report
-  is at most ``event_days`` old, else it starts a new event.  One look-alike member is not
-  enough, and no single article ever merges two events, so events do not chain.
+  is at most ``event_days`` old (``mentioned_event_days`` for days read from the text), else it
+  starts a new event.  One look-alike member is not enough, and no single article ever merges
+  two events, so events do not chain.
 * **near-duplicate** (a copy or translation, confirmed by the comparer): joins its twin's event,
   and does nothing else.
 * **storyline** (a continuing story): only a *new event* chooses a storyline, by how well its
@@ -34,8 +35,8 @@ import numpy as np
 
 from storylines.article import Article
 from storylines.cluster.event_judge import EVENT_FEATURES, JoinModel, event_features
-from storylines.cluster.labels import article_stats, merge_stats
-from storylines.cluster.timeline import article_day, days_apart
+from storylines.cluster.labels import article_stats, merge_stats, published_days
+from storylines.cluster.timeline import article_day, dated_by_publication, days_apart
 from storylines.compare.types import Comparer, Comparison, Representation
 from storylines.day import first_and_last
 from storylines.settings import ClusterSettings, load_settings
@@ -206,7 +207,7 @@ class OnlineStoryClusterer:
         if duplicate is not None:
             event = self._require_event(int(duplicate.ref.event_id or 0))
         else:
-            event = self._best_event(judged, vector, day) or self._new_event(
+            event = self._best_event(judged, vector, day, dated_by_publication(article)) or self._new_event(
                 representation, judged, day, assignment
             )
         self._add_to_event(event, article, vector, day, rowid)
@@ -215,7 +216,9 @@ class OnlineStoryClusterer:
         assignment.event_id, assignment.storyline_id = event.id, event.storyline_id
         return rowid, assignment
 
-    def _best_event(self, judged: list[_Judged], vector: np.ndarray, day: str | None) -> EventRecord | None:
+    def _best_event(
+        self, judged: list[_Judged], vector: np.ndarray, day: str | None, published: bool
+    ) -> EventRecord | None:
         """The candidate event with the highest join probability, if it clears the threshold.
 
         Where every judged pair has bodies on both sides, average link on the calibrated
@@ -235,7 +238,7 @@ class OnlineStoryClusterer:
             event = self._require_event(event_id)
             first, last = first_and_last(event.stats.get("days", []))
             since_last = days_apart(day, last)
-            if since_last is not None and since_last > self.settings.event_days:
+            if not self._in_window(day, published, event.stats, since_last):
                 continue
             norm = float(np.linalg.norm(event.centroid)) or 1.0
             events.append(event)
@@ -262,6 +265,17 @@ class OnlineStoryClusterer:
         else:
             threshold = self.join_model.threshold
         return events[best] if probabilities_[best] >= threshold else None
+
+    def _in_window(self, day: str | None, published: bool, stats: dict, since_last: float | None) -> bool:
+        """``event_days`` between publication days; ``mentioned_event_days`` where the report's
+        day or all of the event's are only days a text mentions (weaker evidence: a text may
+        recall a day the story touched weeks before)."""
+        last_published = first_and_last(published_days(stats))[1]
+        if published and last_published is not None:
+            gap, limit = days_apart(day, last_published), self.settings.event_days
+        else:
+            gap, limit = since_last, self.settings.mentioned_event_days
+        return gap is None or gap <= limit
 
     def _new_event(
         self, representation: Representation, judged: list[_Judged], day: str | None, assignment: Assignment
@@ -352,7 +366,9 @@ class OnlineStoryClusterer:
         # title of the best-fitting report (the first one scores 0 and yields to any later one).
         closeness = float(vector @ event.centroid / (np.linalg.norm(event.centroid) or 1.0))
         sample = event.stats.get("sample", [])
-        event.stats = merge_stats(event.stats, article_stats(article, day, closeness))
+        event.stats = merge_stats(
+            event.stats, article_stats(article, day, closeness, dated_by_publication(article))
+        )
         event.stats["sample"] = sample + [rowid] if len(sample) < EVENT_SAMPLE else sample
         event.centroid = event.centroid + vector
         event.size += 1
