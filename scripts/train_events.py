@@ -81,6 +81,8 @@ class Stream:
         self.titles = [rep.title for rep in reps]
         self.days = [article_day(item.article) for item in items]
         self.reps = reps
+        # e5's vectors, as the shipped join model was fitted: the product now finds neighbours by
+        # the title encoder's (retrieval_vector); refitting on those is the next step (BENCHMARKS.md)
         self.vectors = np.stack([rep.vector for rep in reps])
 
     def neighbours(self, k: int) -> list[np.ndarray]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from storylines.article import Article, Entity, EventDate
@@ -12,7 +13,7 @@ from storylines.cluster.online import Assignment, OnlineStoryClusterer
 from storylines.cluster.timeline import article_day, days_apart
 from storylines.settings import ClusterSettings, SettingsError, parse_overrides
 from storylines.store import open_store
-from tests.test_cluster_double import AVERAGE_LINK, CosineComparer
+from tests.test_cluster_double import AVERAGE_LINK, CosineComparer, VectorRepresentation, word_vector
 
 SYRIA = "putin obama syria ceasefire kremlin coordination military talks"
 DAIRY = "cheese farmers normandy protest supermarket margins milk"
@@ -136,6 +137,29 @@ def test_a_day_the_text_mentions_is_bounded_by_the_wider_window(tmp_path: Path) 
     )
     assert texts[0].event_id == texts[1].event_id != texts[2].event_id
     assert model.store.get_event(texts[0].event_id).stats["published_days"] == []
+
+
+class TitleRetrievalComparer(CosineComparer):
+    """Judges bodies, but finds neighbours by titles: what the index holds is the representation's
+    retrieval vector, not its judged vector."""
+
+    def represent_many(self, articles: list[Article]) -> list[VectorRepresentation]:
+        reps = super().represent_many(articles)
+        for rep, article in zip(reps, articles, strict=True):
+            rep.retrieval = word_vector(article.title, self.dim)
+        return reps
+
+
+def test_the_index_holds_retrieval_vectors(tmp_path: Path) -> None:
+    comparer = TitleRetrievalComparer()
+    model = OnlineStoryClusterer(comparer, open_store(tmp_path / "r.db"), join_model=AVERAGE_LINK)
+    article = art(SYRIA, title="dairy farmers protest")
+    model.partial_fit([article])
+    stored = model.store.get_article(article.id)
+    expected = word_vector("dairy farmers protest", comparer.dim)
+    assert np.allclose(model.store.vectors_of([stored.rowid])[0], expected, atol=1e-3)  # kept as float16
+    ids, _ = model.index.search(expected, 1)
+    assert list(ids) == [stored.rowid]
 
 
 def test_article_day_prefers_publication_then_text_dates() -> None:

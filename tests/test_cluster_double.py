@@ -23,6 +23,11 @@ DIM = 64
 class VectorRepresentation:
     article_id: str
     vector: np.ndarray
+    retrieval: np.ndarray | None = None  # what the index holds, when not ``vector``
+
+    @property
+    def retrieval_vector(self) -> np.ndarray:
+        return self.vector if self.retrieval is None else self.retrieval
 
     def to_bytes(self) -> bytes:
         return self.article_id.encode() + b"\n" + self.vector.astype(np.float32).tobytes()
@@ -36,6 +41,16 @@ def word_vector(text: str, dim: int = DIM) -> np.ndarray:
     return total / (np.linalg.norm(total) or 1.0)
 
 
+class WordVectorEmbedder:
+    """Queries as the double's articles are represented (search over a double-filled store)."""
+
+    def __init__(self, dim: int = DIM) -> None:
+        self.dim = dim
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return np.vstack([word_vector(text, self.dim) for text in texts])
+
+
 class CosineComparer:
     """Overall = 4 − 3·cosine (1 = same story … 4 = unrelated); same-event probability = cosine;
     near-duplicate at cosine ≥ 0.97."""
@@ -43,6 +58,7 @@ class CosineComparer:
     def __init__(self, dim: int = DIM) -> None:
         self.dim = dim
         self.model_id = f"test-cosine-{dim}"
+        self.query_embedder = WordVectorEmbedder(dim)
         self.compare_calls = 0
 
     def represent_many(self, articles: list[Article]) -> list[VectorRepresentation]:

@@ -83,6 +83,8 @@ def test_the_title_encoder_embeds_the_same_view_and_a_bare_title_once(comparer):
     encoder = comparer.title_encoder
     np.testing.assert_allclose(rep_body.tuned_vector, encoder.embed_passages(rep_body.passages)[0], atol=1e-5)
     np.testing.assert_allclose(rep_bare.tuned_vector, rep_bare.title_vector, atol=1e-5)
+    assert rep_body.retrieval_vector is rep_body.tuned_vector  # what the index holds
+    assert comparer.query_embedder is encoder  # and what search embeds queries with
 
 
 def test_compare_is_fast_on_embedded_articles(comparer):

@@ -47,11 +47,11 @@ def test_reciprocal_rank_fusion_rewards_agreement() -> None:
 
 
 def test_searcher_finds_english_from_bulgarian_and_chinese(sample_db: Path) -> None:
-    from storylines.embed import make_embedder
+    from storylines.compare import load_comparer
     from storylines.serve.search import HybridSearcher
     from storylines.store import open_store
 
-    searcher = HybridSearcher(open_store(sample_db), make_embedder())
+    searcher = HybridSearcher(open_store(sample_db), load_comparer().query_embedder)
     for query in ("Путин Обама Сирия", "普京 奥巴马 叙利亚"):
         result = searcher.search(query)
         assert "en" in {hit.lang for hit in result.articles[:3]}, query

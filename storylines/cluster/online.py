@@ -124,7 +124,7 @@ class OnlineStoryClusterer:
         """Assign one article whose representation is already computed (embedding excluded)."""
         started = time.perf_counter()
         day = article_day(article)
-        vector = np.asarray(representation.vector, dtype=np.float32)
+        vector = np.asarray(representation.retrieval_vector, dtype=np.float32)
         judged = self._judge(representation, vector, day)
         decided = time.perf_counter()
         with self.store.transaction():

@@ -72,6 +72,12 @@ class StoryComparer:
         return self._title_encoder or load_title_encoder(title_adapter())
 
     @property
+    def query_embedder(self) -> Embedder:
+        """What embeds search queries: the encoder of the vectors the index holds
+        (:attr:`ArticleRepresentation.retrieval_vector`)."""
+        return self.title_encoder
+
+    @property
     def view(self) -> str:
         return self._view or self.model.view
 
@@ -79,10 +85,11 @@ class StoryComparer:
     def model_id(self) -> str:
         """The judge's id with the engines that actually embed: a store filled by the GPU engine
         (bf16) must not take vectors of the CPU one (int8), nor titles of another title encoder,
-        without saying so."""
+        without saying so; ``retrieval=tuned``: the index holds the title encoder's vectors."""
         model = self.model
         return (
             f"{self.embedder.model_id}:{model.view}:{len(model.feature_names)}f:{self.title_encoder.model_id}"
+            ":retrieval=tuned"
         )
 
     @property

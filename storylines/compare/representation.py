@@ -16,7 +16,7 @@ class ArticleRepresentation:
     """Vectors, shingles and normalised facts of one article (see ``features.py`` for their use)."""
 
     article_id: str
-    vector: np.ndarray  # L2-normalised float32 document vector for ANN candidate search
+    vector: np.ndarray  # L2-normalised float32 e5 document vector (the view's passages averaged)
     passage_vectors: np.ndarray  # (n_passages, dim) float32: one row per embedded text of the view
     passages: list[str]
     minhash: np.ndarray  # uint32 MinHash signature of character shingles
@@ -39,6 +39,12 @@ class ArticleRepresentation:
     # the title encoder's vector of the same view as ``vector``: tuned to tell events apart, it
     # judges "same story" better than e5 itself, across languages too (BENCHMARKS.md, issue 9)
     tuned_vector: np.ndarray | None = None
+
+    @property
+    def retrieval_vector(self) -> np.ndarray:
+        """The tuned vector: as neighbours, the title encoder finds a report's same-story partners
+        that e5 ranks past the candidates, mostly across languages (BENCHMARKS.md, issue 8)."""
+        return self.tuned_vector if self.tuned_vector is not None else self.vector
 
     def to_bytes(self) -> bytes:
         """JSON header, then float32 doc vector, float16 passage vectors, uint32 MinHash and, when

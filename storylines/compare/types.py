@@ -30,7 +30,12 @@ class Representation(Protocol):
     """Everything the comparer needs about one article, computed once and stored."""
 
     article_id: str
-    vector: np.ndarray  # L2-normalised float32 document vector, used for ANN candidates
+    vector: np.ndarray  # L2-normalised float32 document vector
+
+    @property
+    def retrieval_vector(self) -> np.ndarray:
+        """What the vector index holds and events average: candidates and search come from it."""
+        ...
 
     def to_bytes(self) -> bytes: ...
 
@@ -40,6 +45,7 @@ class Comparer(Protocol):
 
     model_id: str
     dim: int
+    query_embedder: Any  # embeds search queries into the space of the representations' retrieval_vector
 
     def represent_many(self, articles: list[Article]) -> list[Representation]: ...
 

@@ -241,7 +241,7 @@ class Services:
     @cached_property
     def searcher(self) -> HybridSearcher:
         """The comparer's model (same vectors), run as suits queries (see ``server_query_embedder``)."""
-        embedder = self._embedder or server_query_embedder(self.engine.comparer.embedder)
+        embedder = self._embedder or server_query_embedder(self.engine.comparer.query_embedder)
         return HybridSearcher(self.store, embedder, self.engine.index)
 
     @property
