@@ -4,7 +4,9 @@
     python scripts/train_events.py --holdout 0 --save # fit on all of it: the two package models
     python scripts/train_events.py --body-curve --holdout 0 --save  # after the compare model changed
 
-Run ``scripts/train_title_encoder.py`` with the same ``--holdout`` first.  Either way the two
+Run ``scripts/train_title_encoder.py`` with the same ``--holdout`` first: the stream's neighbours
+and event centroids come from the vectors the product's index holds (the title encoder's), by that
+split's encoder (for ``--holdout 0``, the packaged one).  Either way the two
 models are written next to that split's title adapters (``title_tuning.training_dir``), so
 ``STORYLINES_MODEL_DIR=<that folder> storylines eval clusters … --holdout 0.4`` scores the protocol's
 models with the product; ``--save`` also copies them into the package.
@@ -45,7 +47,7 @@ from storylines.cluster.evaluate import holdout_split, read_labelled, read_semev
 from storylines.cluster.event_judge import MODEL_FILE as JOIN_FILE
 from storylines.cluster.event_judge import JoinModel, event_features
 from storylines.cluster.timeline import article_day, days_apart
-from storylines.compare import load_comparer
+from storylines.compare import StoryComparer, load_comparer
 from storylines.compare.evaluate import base_pair_id
 from storylines.compare.features import FEATURE_NAMES, pair_features
 from storylines.compare.representation import ArticleRepresentation
@@ -81,9 +83,7 @@ class Stream:
         self.titles = [rep.title for rep in reps]
         self.days = [article_day(item.article) for item in items]
         self.reps = reps
-        # e5's vectors, as the shipped join model was fitted: the product now finds neighbours by
-        # the title encoder's (retrieval_vector); refitting on those is the next step (BENCHMARKS.md)
-        self.vectors = np.stack([rep.vector for rep in reps])
+        self.vectors = np.stack([rep.retrieval_vector for rep in reps])  # what the product's index holds
 
     def neighbours(self, k: int) -> list[np.ndarray]:
         """Exact top-k earlier items by cosine (what the ANN index approximates)."""
@@ -156,11 +156,14 @@ def simulate(
     return [str(e) for e in event_of], rows
 
 
-def represent_og(path: Path) -> tuple[list, list[ArticleRepresentation]]:
+def represent_og(path: Path, holdout: float) -> tuple[list, list[ArticleRepresentation]]:
+    """The stream's representations, their tuned (retrieval) vectors by this split's title encoder:
+    the packaged one may have seen the held-out titles."""
     items = sorted(read_labelled(path), key=lambda item: (item.time is None, item.time or ""))
     pipeline = default_pipeline()
     articles = [pipeline(item.article) for item in items]
-    return items, load_comparer().represent_many(articles)
+    comparer = StoryComparer(title_encoder=fitted_encoder(whole_adapter_path(holdout)))
+    return items, comparer.represent_many(articles)
 
 
 def fitted_encoder(path: Path) -> Any:
@@ -282,7 +285,7 @@ def main() -> None:
     if not args.og.exists():
         sys.exit(f"no OG2021 file at {args.og}")
     settings = ClusterSettings()
-    items, reps = represent_og(args.og)
+    items, reps = represent_og(args.og, args.holdout)
     train_n, _ = holdout_split(len(items), args.holdout)
     train = Stream(items[:train_n], reps[:train_n])
     train_tops = train.neighbours(settings.candidates)

@@ -2,6 +2,7 @@
 
     python scripts/train_title_encoder.py                    # the protocol: the later 40 % left out
     python scripts/train_title_encoder.py --holdout 0 --ship # the shipped adapter: all of OG2021 dev
+    python scripts/train_title_encoder.py --holdout 0 --halves-only  # halves for the shipped adapter
     python scripts/train_title_encoder.py --device cuda
 
 Three fits with the settings chosen on an inner split (``title_tuning.CHOSEN``; the grid is
@@ -67,7 +68,15 @@ def main() -> None:
     parser.add_argument("--holdout", type=float, default=0.4, help="later share of the stream held out")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--ship", action="store_true", help="copy the whole fit into the package")
+    parser.add_argument(
+        "--halves-only",
+        action="store_true",
+        help="fit only the time halves and take the packaged adapter as the whole fit (with --holdout 0:"
+        " refit the decision models on the shipped encoder without changing it)",
+    )
     args = parser.parse_args()
+    if args.halves_only and (args.ship or args.holdout):
+        sys.exit("--halves-only stands for the packaged adapter: use it with --holdout 0 and without --ship")
     if not args.og.exists():
         sys.exit(f"no OG2021 file at {args.og}")
     items = sorted(read_labelled(args.og), key=lambda item: (item.time is None, item.time or ""))
@@ -109,7 +118,10 @@ def main() -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         save_adapter(path, tuner.adapter(params, rank), {**report, "half": number})
     whole = whole_adapter_path(args.holdout)
-    save_adapter(whole, tuner.adapter(fit(tuner, np.arange(train_n)), rank), report)
+    if args.halves_only:
+        shutil.copyfile(ADAPTER, whole)
+    else:
+        save_adapter(whole, tuner.adapter(fit(tuner, np.arange(train_n)), rank), report)
     print(f"wrote the adapters in {whole.parent} ({whole.stat().st_size:,} bytes each)")
     if args.ship:
         shutil.copyfile(whole, ADAPTER)
