@@ -52,8 +52,8 @@ class ClusterSettings(BaseModel):
         180.0, ge=0, description="a storyline takes no event this long after its last day"
     )
     # 2.2: the highest value (0.1 steps) keeping unrelated SemEval dev pairs in one storyline at or
-    # under 2 % (compare model out of fold, body_join 0.4: 1.9 %; 2.3 gives 2.1 %); chosen per fold
-    # without that fold's pairs it gives 1.7 % (BENCHMARKS.md, issue 8)
+    # under 2 % (compare model out of fold, title-encoder neighbours: 1.5 %; 2.3 gives 2.3 %); chosen
+    # per fold without that fold's pairs it gives 2.3 % (BENCHMARKS.md, issue 8)
     storyline_overall: float = Field(
         2.2, ge=1, le=4, description="Overall (1-4) a new event must reach with a storyline's core"
     )
