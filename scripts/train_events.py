@@ -6,8 +6,8 @@
 
 Run ``scripts/train_title_encoder.py`` with the same ``--holdout`` first: the stream's neighbours
 and event centroids come from the vectors the product's index holds (the title encoder's), by that
-split's encoder (for ``--holdout 0``, the packaged one).  Either way the two
-models are written next to that split's title adapters (``title_tuning.training_dir``), so
+split's encoder (for ``--holdout 0`` with ``--ship`` or ``--halves-only``, the packaged one).
+Either way the two models are written next to that split's title adapters (``title_tuning.training_dir``), so
 ``STORYLINES_MODEL_DIR=<that folder> storylines eval clusters … --holdout 0.4`` scores the protocol's
 models with the product; ``--save`` also copies them into the package.
 
