@@ -30,6 +30,7 @@ from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -266,7 +267,9 @@ class OnlineStoryClusterer:
             threshold = self.join_model.threshold
         return events[best] if probabilities_[best] >= threshold else None
 
-    def _in_window(self, day: str | None, published: bool, stats: dict, since_last: float | None) -> bool:
+    def _in_window(
+        self, day: str | None, published: bool, stats: dict[str, Any], since_last: float | None
+    ) -> bool:
         """``event_days`` between publication days; ``mentioned_event_days`` where the report's
         day or all of the event's are only days a text mentions (weaker evidence: a text may
         recall a day the story touched weeks before)."""

@@ -2,14 +2,15 @@
 
 Keywords find exact names and rare words in the query's own script; the query vector (the title
 encoder's, the space the index holds) finds reports in any language ("Путин Обама Сирия" → English
-wire copy).  Reciprocal rank fusion
-(Cormack et al. 2009) merges the two ranked lists without calibrating their scores.
+wire copy).  Reciprocal rank fusion (Cormack et al. 2009) merges the two ranked lists without
+calibrating their scores.
 
-A search may find nothing.  e5 and its tuned variants put every text within a narrow band of cosines, and some
-articles ("hubs") are close to every query, nonsense included: "xqzvbnmqq" has neighbours at
-0.83 while "Syria" finds its story at 0.84.  So a vector hit is scored by how much closer it is
-to the query than to a fixed set of contentless queries in several scripts (a hubness correction
-in the spirit of CSLS, Conneau et al. 2018), and must stand out by a margin.  The any-word keyword
+A search may find nothing.  e5 and its tuned variants put every text within a narrow band of
+cosines, and some articles ("hubs") are close to every query, nonsense included: in e5's space
+"xqzvbnmqq" had neighbours at 0.83 while "Syria" found its story at 0.84.  So a vector hit is
+scored by how much closer it is to the query than to a fixed set of contentless queries in
+several scripts (a hubness correction in the spirit of CSLS, Conneau et al. 2018), and must stand
+out by a margin.  The any-word keyword
 side only uses the query's rare words.  Pages flagged at ingest as no report (block pages,
 cookie walls) are never hits.
 """
