@@ -72,12 +72,14 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("queries", nargs="*", default=QUERIES)
     parser.add_argument("--nonsense", type=int, default=100, help="random queries to calibrate against")
+    parser.add_argument("--seed", type=int, default=0, help="of the random queries (another one: held out)")
     args = parser.parse_args()
     searcher = HybridSearcher(open_store(args.db), load_comparer().query_embedder)
     searcher.catch_up()
     print(f"MIN_STANDOUT = {MIN_STANDOUT}")
     if args.nonsense:
-        standouts = np.array([best_standout(searcher, query) for query in nonsense_queries(args.nonsense)])
+        queries = nonsense_queries(args.nonsense, args.seed)
+        standouts = np.array([best_standout(searcher, query) for query in queries])
         print(
             f"{args.nonsense} random queries in {len(ALPHABETS)} scripts: best standout"
             f" max {standouts.max():.3f}, p95 {np.percentile(standouts, 95):.3f},"
