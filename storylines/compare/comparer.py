@@ -16,13 +16,17 @@ from storylines.compare.same_event import SameEventModel, title_only
 from storylines.compare.types import Comparison
 from storylines.compare.views import VIEWS, prepare
 from storylines.embed import CachedEmbedder, Embedder, default_embedder
-from storylines.embed.title_encoder import load_title_encoder, title_adapter
+from storylines.embed.text import truncate_to_tokens
+from storylines.embed.title_encoder import is_title_encoder, load_title_encoder, title_adapter
 from storylines.embed.use_embedder import USE_LANGUAGES, UseEmbedder
 
 EVIDENCE_SENTENCE_PAIRS = 3
 # USE v3 reads the top of the article: with the tuned cosine, 1,000 characters score CV 0.810 as
 # 1,500 did, in 3/4 of the embed time (BENCHMARKS.md, issue 9)
 USE_CHARS = 1000
+# Every OG2021 dev title fits (at most 67 tokens); a longer "title" is a plain text's first paragraph,
+# which cost a 1 kB pass per article (BENCHMARKS.md, issue 9, 2026-12-08)
+TITLE_TOKENS = 80
 
 
 def article_text(article: Article) -> str:
@@ -59,7 +63,16 @@ class StoryComparer:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return self._embedder or default_embedder()
+        """The encoder of the view, as the model was fitted: the title encoder since its vectors
+        score as well alone as beside e5's (CV 0.814 both ways), which saves a pass per article."""
+        if self._embedder is not None:
+            return self._embedder
+        return self.title_encoder if is_title_encoder(self.model.embedder_id) else default_embedder()
+
+    @property
+    def _one_encoder(self) -> bool:
+        """The view's vectors are the title encoder's own: embed them once."""
+        return self.embedder.model_id == self.title_encoder.model_id
 
     @cached_property
     def second(self) -> Embedder:
@@ -105,7 +118,9 @@ class StoryComparer:
         vectors = self.embedder.embed_passages(flat) if flat else np.zeros((0, self.dim), np.float32)
         prepared = [prepare(text) for text in texts]
         second = self._second_vectors(articles, prepared)
-        titles, tuned = self._title_encoder_vectors(articles, flat)
+        one_encoder = self._one_encoder
+        titles, tuned = self._title_encoder_vectors(articles, [] if one_encoder else flat)
+        tuned = vectors if one_encoder else tuned
         reps = []
         start = 0
         for article, text, article_pieces in zip(articles, prepared, pieces, strict=True):
@@ -122,9 +137,13 @@ class StoryComparer:
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """The title encoder's vectors of the titles (by article id) and of the view's passages,
         in one call (a bare title is its own view, embedded once)."""
-        titled = [(a.id, a.title.strip()) for a in articles if a.title.strip()]
-        texts = [title for _, title in titled] + passages
         encoder = self.title_encoder
+        titled = [
+            (a.id, truncate_to_tokens(a.title.strip(), TITLE_TOKENS, encoder.count_tokens))
+            for a in articles
+            if a.title.strip()
+        ]
+        texts = [title for _, title in titled] + passages
         vectors = encoder.embed_passages(texts) if texts else np.zeros((0, encoder.dim), np.float32)
         title_rows = vectors[: len(titled)]
         titles = {article_id: vector for (article_id, _), vector in zip(titled, title_rows, strict=True)}

