@@ -16,7 +16,9 @@ class ArticleRepresentation:
     """Vectors, shingles and normalised facts of one article (see ``features.py`` for their use)."""
 
     article_id: str
-    vector: np.ndarray  # L2-normalised float32 e5 document vector (the view's passages averaged)
+    # L2-normalised float32 document vector (the view's passages averaged), by the encoder the
+    # compare model was fitted on: the title encoder for the shipped one, then == tuned_vector
+    vector: np.ndarray
     passage_vectors: np.ndarray  # (n_passages, dim) float32: one row per embedded text of the view
     passages: list[str]
     minhash: np.ndarray  # uint32 MinHash signature of character shingles
@@ -37,7 +39,8 @@ class ArticleRepresentation:
     # and in representations stored before it existed
     title_vector: np.ndarray | None = None
     # the title encoder's vector of the same view as ``vector``: tuned to tell events apart, it
-    # judges "same story" better than e5 itself, across languages too (BENCHMARKS.md, issue 9)
+    # judges "same story" better than e5 itself, across languages too (BENCHMARKS.md, issue 9);
+    # embedded once when the view's encoder is the title encoder
     tuned_vector: np.ndarray | None = None
 
     @property

